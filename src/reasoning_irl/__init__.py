@@ -1,0 +1,3 @@
+"""reasoning_irl: learning reasoning reward models from expert demonstrations via adversarial IRL."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, reranking, calibration, error localisation and bootstrap intervals."""

@@ -1,0 +1,16 @@
+"""Test-wide settings: offline hub, no wandb, two torch threads, a private cache for tiny models."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Tiny models and warm-started fixture policies are built once per checkout and reused across tests.
+os.environ.setdefault("REASONING_IRL_CACHE", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache"))
+
+import torch  # noqa: E402
+
+torch.set_num_threads(2)
