@@ -2,20 +2,22 @@
 
     python evaluate.py eval.run_dir=outputs/irl-arith-step-seed0
     python evaluate.py eval.mode=pregenerated_policy_and_reward eval.pregenerated_jsonl_path=samples.jsonl
-    python evaluate.py eval.mode=localisation task=processbench
+    python evaluate.py eval.mode=localisation task=processbench model.reward=outputs/<run>/best/reward_model
+
+Every mode, key and output field: docs/EVALUATION_GUIDE.md.
 """
 
 import hydra
 from omegaconf import DictConfig
 
-from reasoning_irl.cli import not_implemented, to_schema
+from reasoning_irl.cli import to_schema
 from reasoning_irl.config.schema import EvaluateConfig
+from reasoning_irl.eval.modes import run_evaluation
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    to_schema(cfg, EvaluateConfig)
-    not_implemented("evaluate.py", "issue 5")
+    run_evaluation(to_schema(cfg, EvaluateConfig))
 
 
 if __name__ == "__main__":

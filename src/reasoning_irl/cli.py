@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 T = TypeVar("T")
 
@@ -15,8 +16,17 @@ def to_schema(cfg: DictConfig, schema: type[T]) -> T:
     Hydra already validated keys and types against the schema at composition time; merging again here
     also catches configs built in code (tests, notebooks) that skipped Hydra.
     """
-    merged = OmegaConf.merge(OmegaConf.structured(schema), cfg)
-    return OmegaConf.to_object(merged)  # type: ignore[return-value]
+    # As plain data first: a node composed by Hydra keeps keys force-added with `+key=value`, and
+    # merging plain data onto the schema refuses them by name.
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("hydra", None)
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), data)
+        return OmegaConf.to_object(merged)  # type: ignore[return-value]
+    except OmegaConfBaseException as err:
+        where = f" (key: {err.full_key})" if getattr(err, "full_key", None) else ""
+        reason = str(err).splitlines()[0]
+        raise SystemExit(f"config error{where}: {reason}; `--cfg job` prints the valid keys") from None
 
 
 def not_implemented(entry: str, issue: str) -> None:

@@ -1,0 +1,153 @@
+"""Config groups ``reward`` (what the reward model scores, and how) and ``discriminator`` (how it is trained).
+
+``configs/reward/{sparse,step,interval,dense}.yaml`` choose the granularity;
+``configs/discriminator/{bce,bradley_terry,wgan}.yaml`` choose the loss. Readers:
+:mod:`reasoning_irl.rewards.reward_model` (``RewardConfig``) and
+:mod:`reasoning_irl.rewards.discriminator` (``DiscriminatorConfig``). Values are checked here, so a
+wrong choice fails when the config is built, with the accepted values in the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+GRANULARITIES = ("sparse", "step", "interval", "dense")
+HEADS = ("linear", "linear_sum", "log_ratio")
+AGGREGATIONS = ("last", "mean", "min")
+LOSSES = ("bce", "bradley_terry", "wgan")
+FORMS = ("gail", "airl")
+LABEL_POSITIONS = ("prefix", "last")
+PERTURBATIONS = (
+    "flip_operator",
+    "nearby_answer",
+    "corrupt_numbers",
+    "answer_from_reasoning",
+    "distractor_answer",
+)
+
+
+def _default_perturbations() -> list[str]:
+    # The reference code's math list plus "answer with a number from the reasoning" (METHOD.md §1.3).
+    return ["flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reasoning"]
+
+
+def _choice(section: str, key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{section}.{key}={value!r} is not supported; use one of {', '.join(allowed)}")
+
+
+@dataclass
+class RewardConfig:
+    #: Which completion positions are scored: ``sparse`` (the last token), ``step`` (the last token of
+    #: each step, the answer block being the last step), ``interval`` (every ``interval_tokens``-th
+    #: token plus the last), ``dense`` (every token). Default ``step``: one score per reasoning step,
+    #: which is what localisation needs.
+    granularity: str = "step"
+    #: Spacing of the ``interval`` granularity in completion tokens (15, as in the reference runs).
+    interval_tokens: int = 15
+    #: ``log_ratio`` (q_t = β·Σ_{s≤t} log π_ψ/π_ref + b, PRIME's implicit reward), ``linear`` (q_t = a
+    #: scalar head on the hidden state at t, the reference code's choice) or ``linear_sum`` (q_t = Σ_{s≤t}
+    #: of that head: per-token rewards summed like log_ratio's). Default ``log_ratio``: on arith it learned
+    #: to check arithmetic where the linear heads did not (DESIGN.md §3, bench/reward_grid.py).
+    head: str = "log_ratio"
+    #: β of the ``log_ratio`` head. It sets the scale of the scores and, with Adam, how far π_ψ must move
+    #: from π_ref for a given score. PRIME used 0.05 with 7B models; on arith with the 1M tiny model,
+    #: 120 updates at lr 1e-4 reached AUROC 0.96 with β = 0.5 and 0.74 with β = 0.05 (bench/reward_grid.py).
+    beta: float = 0.5
+    #: Standard deviation of the ``linear`` head's initial weights (0 = start at a zero score, so the
+    #: first updates do not fight a random ranking).
+    head_init_std: float = 0.0
+    #: How one score per completion is formed from the scores at the scored positions: ``last`` (the
+    #: prefix value of the whole completion = the sum of its rewards), ``mean`` or ``min``.
+    aggregation: str = "last"
+    #: Append the tokenizer's EOS to every completion before scoring, so the decision to stop is scored
+    #: too, and experts and policy samples end the same way (the reference code did so only in warm-up).
+    append_eos: bool = True
+    #: Sequences per forward pass when scoring without gradients (sorted by length first).
+    micro_batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        _choice("reward", "granularity", self.granularity, GRANULARITIES)
+        _choice("reward", "head", self.head, HEADS)
+        _choice("reward", "aggregation", self.aggregation, AGGREGATIONS)
+        if self.interval_tokens <= 0:
+            raise ValueError(f"reward.interval_tokens={self.interval_tokens} must be a positive number of tokens")
+        if self.beta <= 0:
+            raise ValueError(f"reward.beta={self.beta} must be positive")
+        if self.head_init_std < 0:
+            raise ValueError(f"reward.head_init_std={self.head_init_std} must be >= 0")
+        if self.micro_batch_size <= 0:
+            raise ValueError(f"reward.micro_batch_size={self.micro_batch_size} must be positive")
+
+
+@dataclass
+class DiscriminatorConfig:
+    #: ``bce`` (class-balanced, label-smoothed), ``bradley_terry`` (pairwise, expert vs negative of the
+    #: same problem, with ``pairwise_margin``) or ``wgan`` (critic with gradient penalty; linear head only).
+    loss: str = "bce"
+    #: ``gail`` (logit = f, the score; reward = its increments) or ``airl`` (logit = f − log π over each
+    #: segment with f = g + γ·h(next) − h(prev); needs the policy's log-probs and the same tokenizer).
+    form: str = "gail"
+    #: ``prefix``: experts positive at every scored position, perturbed traces positive before their
+    #: first changed token and negative from there on, policy samples negative everywhere (the run that
+    #: worked). ``last``: policy samples labelled only at their last position.
+    label_positions: str = "prefix"
+    #: Label smoothing ε of ``bce``: targets 1 − ε and ε (the reference code's current 0.1).
+    label_smoothing: float = 0.1
+    #: Margin m of ``bradley_terry``: loss softplus(−(s_expert − s_negative − m)).
+    pairwise_margin: float = 0.0
+    #: Weight λ of the ``wgan`` gradient penalty λ·(‖∇_x̂ f(x̂)‖ − 1)² on interpolated embeddings
+    #: (WGAN-GP's 10; the reference code had the key but never applied it).
+    gradient_penalty: float = 10.0
+    #: Discount γ of the ``airl`` potential shaping γ·h(next) − h(prev) (1.0: shaping telescopes).
+    gamma: float = 1.0
+    #: Discriminator optimiser steps per call of the update (K; 3 in the reference's final runs).
+    updates_per_step: int = 3
+    #: Learning rate of the backbone (π_ψ for ``log_ratio``).
+    learning_rate: float = 1e-4
+    #: Learning rate of the head (the linear head, the log-ratio bias b, the airl potential); None =
+    #: ``learning_rate``. A fresh head on a trained backbone usually wants a larger one.
+    head_learning_rate: float | None = None
+    #: AdamW weight decay (of the backbone only; the head is not decayed).
+    weight_decay: float = 0.0
+    #: Gradient-norm clip per optimiser step (None = no clipping; the norm is still logged).
+    max_grad_norm: float | None = 1.0
+    #: Sequences per forward/backward pass; gradients accumulate to one step per update.
+    micro_batch_size: int = 16
+    #: Replay-buffer capacity in sequences per class (0 = no buffer: every update uses the current batch).
+    replay_buffer_size: int = 0
+    #: Sequences per class drawn from the replay buffer for each update (the current batch is pushed first).
+    replay_batch_size: int = 16
+    #: Reward temperature T: exported rewards are divided by it (never the logit inside the loss).
+    reward_temperature: float = 1.0
+    #: Clip of the reward given to the policy, [−c, c] after the temperature (None = no clipping; the
+    #: reference runs used 5). Only the exported reward is clipped, never the discriminator's logit.
+    reward_clip: float | None = None
+    #: Perturbations of expert traces used as negatives (chosen per trace, uniformly); see
+    #: :mod:`reasoning_irl.rewards.perturbations`.
+    perturbations: list[str] = field(default_factory=_default_perturbations)
+    #: Perturbed copies made of each expert trace per batch (unchanged ones are dropped).
+    perturbations_per_expert: int = 1
+    #: Move policy samples whose answer is correct to the positives. Uses gold answers, so the method is
+    #: no longer verifier-free: off by default (the reference code had it on).
+    relabel_correct_samples: bool = False
+
+    def __post_init__(self) -> None:
+        _choice("discriminator", "loss", self.loss, LOSSES)
+        _choice("discriminator", "form", self.form, FORMS)
+        _choice("discriminator", "label_positions", self.label_positions, LABEL_POSITIONS)
+        for name in self.perturbations:
+            _choice("discriminator", "perturbations[]", name, PERTURBATIONS)
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise ValueError(f"discriminator.label_smoothing={self.label_smoothing} must be in [0, 0.5)")
+        if self.updates_per_step < 0:
+            raise ValueError(f"discriminator.updates_per_step={self.updates_per_step} must be >= 0 (0 = frozen)")
+        if self.reward_temperature <= 0:
+            raise ValueError(f"discriminator.reward_temperature={self.reward_temperature} must be positive")
+        if self.reward_clip is not None and self.reward_clip <= 0:
+            raise ValueError(f"discriminator.reward_clip={self.reward_clip} must be positive or null")
+        for key in ("micro_batch_size", "replay_batch_size"):
+            if getattr(self, key) <= 0:
+                raise ValueError(f"discriminator.{key}={getattr(self, key)} must be positive")
+        if self.replay_buffer_size < 0 or self.perturbations_per_expert < 0:
+            raise ValueError("discriminator.replay_buffer_size and perturbations_per_expert must be >= 0")

@@ -1,0 +1,361 @@
+"""Per-problem work of an evaluation: models, grading, scoring, output rows and the numbers metrics keep.
+
+:class:`Models` loads only what the plan needs (nothing at all for a grade-only pregenerated run).
+:class:`ProblemProcessor` turns one :class:`~.samples.Problem` into ``samples.jsonl`` rows and keeps a
+:class:`~.report.ProblemResult` and localisation :class:`~.localise.Trace` objects (numbers, no text).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from reasoning_irl.eval.localise import (
+    DEFAULT_THRESHOLDS,
+    Trace,
+    policy_signals,
+    predict,
+    reward_signals,
+    step_of_token,
+)
+from reasoning_irl.eval.report import REWARD_AGGREGATIONS, ProblemResult
+from reasoning_irl.eval.samples import Problem, SampleIn
+from reasoning_irl.eval.scoring import PolicyScorer, RewardScorer, aggregates
+from reasoning_irl.tasks.base import Record
+from reasoning_irl.tasks.grading import parse_number
+from reasoning_irl.text.format import extract_answer, segment_steps
+
+log = logging.getLogger(__name__)
+
+
+class Models:
+    """The policy (generation, log-probs) and the reward model, loaded on demand."""
+
+    def __init__(self, cfg: Any, *, load_policy: bool, load_reward: bool) -> None:
+        self.cfg = cfg
+        self.policy = self.tokenizer = self.reward = None
+        self.policy_name = self.reward_name = None
+        self.reward_trained = None
+        if load_policy:
+            from reasoning_irl.models import load_causal_lm, load_tokenizer, resolve_model_path
+
+            self.policy_name = self.policy_source(cfg)
+            path = resolve_model_path(self.policy_name, cfg.model)
+            self.tokenizer = load_tokenizer(path, cfg.model)
+            self.policy = load_causal_lm(path, cfg.model, trainable=False).to(_device(cfg)).eval()
+        if load_reward:
+            self.reward_name = self.reward_source(cfg)
+            folder = Path(self.reward_name)
+            if (folder / "reward_config.json").is_file():
+                from reasoning_irl.rewards.saving import load_reward_model
+
+                self.reward = load_reward_model(folder, model=cfg.model)
+                self.reward_trained = True
+            else:
+                from reasoning_irl.config.model import FROM_POLICY
+                from reasoning_irl.rewards.saving import build_reward_model
+
+                log.warning(
+                    "model.reward=%s is not a trained reward folder (no reward_config.json): scoring with "
+                    "an untrained reward model",
+                    self.reward_name,
+                )
+                backbone = None if self.reward_name == FROM_POLICY else self.reward_name
+                self.reward = build_reward_model(cfg.reward, cfg.model, backbone=backbone)
+                self.reward_trained = False
+            self.reward.to(_device(cfg)).eval()
+
+    @staticmethod
+    def policy_source(cfg: Any) -> str:
+        if cfg.eval.run_dir:
+            folder = Path(cfg.eval.run_dir) / cfg.eval.checkpoint / "policy"
+            if not folder.is_dir():
+                raise FileNotFoundError(
+                    f"{folder} does not exist: eval.run_dir/eval.checkpoint hold no policy"
+                )
+            return str(folder)
+        return cfg.model.policy
+
+    @staticmethod
+    def reward_source(cfg: Any) -> str | None:
+        if cfg.model.reward is not None:
+            return cfg.model.reward
+        if cfg.eval.run_dir:
+            folder = Path(cfg.eval.run_dir) / cfg.eval.checkpoint / "reward_model"
+            return str(folder) if folder.is_dir() else None
+        return None
+
+    def generate(self, prompts: list[Any], sampling: Any, seed: int) -> list[list[tuple[str, bool]]]:
+        """``sampling.n_samples`` completions (text, finished) per prompt, prompt-major."""
+        from reasoning_irl.models import encode_prompt
+        from reasoning_irl.rl.rollout import generate_rollouts
+
+        ids = [encode_prompt(self.tokenizer, p) for p in prompts]
+        rollouts = generate_rollouts(
+            self.policy,
+            self.tokenizer,
+            ids,
+            sampling,
+            num_generations=sampling.n_samples,
+            seed=seed,
+            batch_prompts=len(ids),
+        )
+        n = sampling.n_samples
+        pairs = list(zip(rollouts.completion_text, rollouts.finished))
+        return [pairs[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+
+def _device(cfg: Any) -> str:
+    import torch
+
+    if cfg.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return cfg.device
+
+
+def vote_key(answer: str | None) -> str | None:
+    """Normalised answer for voting: the exact number when it parses, else collapsed lower-case text."""
+    if answer is None:
+        return None
+    number = parse_number(answer)
+    return f"={number}" if number is not None else re.sub(r"\s+", " ", answer.strip().lower())
+
+
+class ProblemProcessor:
+    def __init__(
+        self, cfg: Any, task: Any, split: str, models: Models, steps: dict[str, Any], calibration: dict | None
+    ) -> None:
+        self.cfg, self.task, self.split, self.models, self.steps = cfg, task, split, models, steps
+        self.results: list[ProblemResult] = []
+        self.traces: list[Trace] = []
+        self.n_problems = self.n_samples = self.n_excluded_traces = 0
+        self._records: dict[str, Record] | None = None
+        self.policy_scorer = self.reward_scorer = None
+        if steps["policy_logprobs"]:
+            self.policy_scorer = PolicyScorer(
+                models.policy,
+                models.tokenizer,
+                batch_size=cfg.eval.batch_size,
+                max_length=cfg.model.max_length,
+            )
+        if steps["reward"]:
+            self.reward_scorer = RewardScorer(models.reward, batch_size=cfg.eval.batch_size)
+        self.fitted_localisation = (calibration or {}).get("localisation") or {}
+        fitted = ((calibration or {}).get("reward_aggregation") or {}).get("chosen")
+        own = models.reward.config.aggregation if models.reward is not None else "last"
+        self.aggregation = cfg.eval.reward_aggregation or fitted or own
+        self.missing = {}
+        if not steps["reward"]:
+            self.missing["reward"] = (
+                "reward scores were not computed (no reward model, or compute_reward_scores=false)"
+            )
+        if not steps["policy_logprobs"]:
+            self.missing["policy"] = (
+                "policy log-probabilities were not computed (compute_policy_log_probs=false)"
+            )
+
+    # --- records -------------------------------------------------------------------------------------
+    def record_for(self, problem: Problem) -> Record:
+        """The task's record of this problem when the split has one with its id, else one built from the row."""
+        if self._records is None:
+            try:
+                self._records = {r.problem_id: r for r in self.task.load(self.split)}
+            except Exception as err:  # no data for this task offline: grade from the rows alone
+                log.info(
+                    "task %s split %s not loaded (%s); grading from the rows' answers",
+                    self.task.name,
+                    self.split,
+                    err,
+                )
+                self._records = {}
+        record = self._records.get(problem.problem_id)
+        if record is not None:
+            if problem.answer is not None and str(problem.answer).strip() != str(record.answer).strip():
+                raise ValueError(
+                    f"problem {problem.problem_id!r}: the input's gold answer {problem.answer!r} differs "
+                    f"from the task's {record.answer!r}; the rows are not aligned with task="
+                    f"{self.task.name} split={self.split}"
+                )
+            return record
+        prompt = (
+            problem.prompt
+            if isinstance(problem.prompt, list)
+            else [{"role": "user", "content": problem.prompt}]
+        )
+        return Record(problem.problem_id, prompt[-1]["content"], problem.answer or "", prompt)
+
+    # --- one problem ---------------------------------------------------------------------------------
+    def process(self, problem: Problem) -> list[dict[str, Any]]:
+        samples = problem.samples
+        self.n_problems += 1
+        self.n_samples += len(samples)
+        gradeable = problem.answer is not None
+        record = self.record_for(problem) if gradeable or self.task.checks_steps else None
+        rows, correct, votes = [], [], []
+        for s in samples:
+            extracted = extract_answer(s.completion)
+            ok = bool(self.task.grade(s.completion, record)) if gradeable else None
+            truth, known = s.first_error_step, s.has_truth
+            if not known and record is not None and self.task.checks_steps:
+                truth, known = self.task.first_error_step(s.completion, record), True
+            row = {
+                "problem_id": s.problem_id,
+                "sample_idx": s.sample_idx,
+                "prompt": s.prompt,
+                "completion": s.completion,
+                "answer": s.answer,
+                "extracted_answer": extracted,
+                "correct": ok,
+            }
+            if s.steps is not None:
+                row["input_steps"] = s.steps
+            if known:
+                row["first_error_step"] = truth
+            s.first_error_step, s.has_truth = truth, known
+            rows.append(row)
+            correct.append(ok)
+            key = vote_key(extracted)
+            votes.append(None if key is None else f"{key}\u0000{ok}")
+        policy = self._policy(samples)
+        rewards = self._rewards(samples)
+        result = ProblemResult(
+            problem.problem_id, correct if gradeable else None, votes, [len(s.completion) for s in samples]
+        )
+        if policy is not None:
+            result.scores["policy_mean_logprob"] = [sum(p.logprobs) / max(1, len(p.logprobs)) for p in policy]
+        elif all(s.policy_logprobs for s in samples):
+            result.scores["policy_mean_logprob"] = [
+                sum(s.policy_logprobs) / len(s.policy_logprobs) for s in samples
+            ]
+        aggs = None
+        if rewards is not None:
+            aggs = [aggregates(r, self.cfg.eval.discount) for r, _ in rewards]
+            for name in REWARD_AGGREGATIONS:
+                result.scores[f"reward_{name}"] = [a[name] for a in aggs]
+        elif all(s.sequence_score is not None for s in samples):  # scores carried by the input file
+            for name in REWARD_AGGREGATIONS:
+                values = [(s.reward.get("aggregates") or {}).get(name) for s in samples]
+                if all(v is not None for v in values):
+                    result.scores[f"reward_{name}"] = values
+            result.scores.setdefault(f"reward_{self.aggregation}", [s.sequence_score for s in samples])
+            self.missing.pop("reward", None)
+        for i, (s, row) in enumerate(zip(samples, rows)):
+            self._enrich(
+                s,
+                row,
+                None if policy is None else policy[i],
+                None if rewards is None else rewards[i],
+                None if rewards is None else aggs[i],
+            )
+        self.results.append(result)
+        return rows
+
+    def _policy(self, samples: list[SampleIn]):
+        if self.policy_scorer is None:
+            return None
+        eos = [bool(s.meta.get("finished", True)) for s in samples]
+        return self.policy_scorer.score([s.prompt for s in samples], [s.completion for s in samples], eos)
+
+    def _rewards(self, samples: list[SampleIn]):
+        if self.reward_scorer is None:
+            return None
+        scored, offsets = self.reward_scorer.score(
+            [s.prompt for s in samples],
+            [s.completion for s in samples],
+            [s.steps for s in samples],
+            return_offsets=True,
+        )
+        return list(zip(scored, offsets))
+
+    def _enrich(self, s: SampleIn, row: dict[str, Any], policy: Any, scored: Any, aggs: dict | None) -> None:
+        scored, offsets = scored if scored is not None else (None, None)
+        spans = segment_steps(s.completion, s.steps)
+        methods = {}
+        if policy is not None:
+            row["policy_logprobs"] = policy.logprobs
+            row["policy_entropies"] = policy.entropies
+            if s.has_truth:
+                methods.update(
+                    policy_signals(
+                        policy.logprobs,
+                        policy.entropies,
+                        step_of_token(policy.offsets, spans),
+                        len(spans),
+                        s.first_error_step,
+                    )
+                )
+        elif s.policy_logprobs is not None:
+            row["policy_logprobs"] = s.policy_logprobs
+        if scored is not None:
+            reward = scored.to_dict()
+            steps = reward.pop("steps")
+            reward["aggregates"] = aggs
+            reward["trained"] = self.models.reward_trained
+            row["reward"] = reward
+            row["steps"] = [
+                {
+                    "index": st["index"],
+                    "text": st["text"],
+                    "start": st["start"],
+                    "end": st["end"],
+                    "score": st["score"],
+                }
+                for st in steps
+            ]
+            step_scores = [st["score"] for st in steps]
+            if step_scores and all(v is not None for v in step_scores):
+                token_steps = step_of_token(offsets, spans)
+                signals = reward_signals(
+                    step_scores,
+                    scored.scores,
+                    [p.token_index for p in scored.positions],
+                    token_steps,
+                    s.first_error_step,
+                )
+                row["predicted_first_error_step"] = predict(
+                    "reward", signals["reward"], self._threshold("reward")
+                )
+                if s.has_truth:
+                    methods.update(signals)
+        elif s.reward is not None:
+            row["reward"] = s.reward
+        else:
+            row["steps"] = [
+                {"index": i, "text": sp.text, "start": sp.start, "end": sp.end, "score": None}
+                for i, sp in enumerate(spans)
+            ]
+        if s.has_truth:
+            if s.first_error_step is not None and s.first_error_step >= len(spans):
+                self.n_excluded_traces += 1  # the wrong "step" is a missing one: no span to find
+            elif methods:
+                self.traces.append(
+                    Trace(f"{s.problem_id}#{s.sample_idx}", s.first_error_step, len(spans), methods)
+                )
+            elif not self.steps["reward"] and not self.steps["policy_logprobs"]:
+                self.traces.append(
+                    Trace(f"{s.problem_id}#{s.sample_idx}", s.first_error_step, len(spans), {})
+                )
+
+    def _threshold(self, method: str) -> float:
+        fitted = self.fitted_localisation.get(method)
+        return float(fitted["threshold"]) if fitted else DEFAULT_THRESHOLDS[method]
+
+    def describe_inputs(self, path: str | None, out_dir: Path) -> dict[str, Any]:
+        return {
+            "pregenerated_jsonl_path": path,
+            "policy": self.models.policy_name,
+            "reward": self.models.reward_name,
+            "reward_trained": self.models.reward_trained,
+            "output_dir": str(out_dir),
+            "reward_config": None
+            if self.models.reward is None
+            else {
+                "head": self.models.reward.config.head,
+                "granularity": self.models.reward.config.granularity,
+                "beta": self.models.reward.config.beta,
+                "form": self.models.reward.form.name,
+                "aggregation": self.models.reward.config.aggregation,
+            },
+        }

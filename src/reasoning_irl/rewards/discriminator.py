@@ -1,0 +1,285 @@
+"""The discriminator update as one reusable unit (imitation-style): given experts and negatives, K steps.
+
+:class:`Discriminator` owns the reward model's optimiser, the optional replay buffer and the
+loss/form/label choices of :class:`~reasoning_irl.config.reward.DiscriminatorConfig`; the adversarial
+trainer only hands it batches and asks it for rewards. One :meth:`Discriminator.update`:
+
+1. (replay) push the batch into the buffer;
+2. K = ``updates_per_step`` times: draw the batch (the current one, or ``replay_batch_size`` per class
+   from the buffer), label its scored positions (:mod:`.labels`), form the logits (:mod:`.forms`),
+   compute the loss (:mod:`.losses`) over micro-batches with batch-exact normalisation, clip the
+   gradient norm and take one AdamW step;
+3. return metrics averaged over the K steps: ``loss``, ``acc_pos`` / ``acc_neg`` (weighted fraction of
+   positive / negative labelled positions on the right side of 0), ``logit_pos_mean`` /
+   ``logit_neg_mean``, ``grad_norm`` (before clipping), ``num_pos`` / ``num_neg`` (sequences with a
+   positive / negative label) and ``gradient_penalty`` (``wgan``).
+
+Which quantity goes where (formulas in :mod:`.forms`): the loss sees the unclipped logits; the policy
+receives :meth:`policy_rewards` (increments of clip(q/T) for ``gail``, clip(f/T) for ``airl``); reranking,
+localisation and calibration use the unclipped scores q of :meth:`RewardModel.score`.
+
+``bradley_terry`` compares sequence logits (``gail``: q_K; ``airl``: Σ_k logit_k) of every negative with
+the expert of the same ``problem_id``. ``wgan`` adds the gradient penalty on embeddings interpolated
+between expert i and negative i (both right-padded to one length; attention over the union of their
+tokens; the critic value is the head at the last attended token) — ``linear`` head only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from reasoning_irl.config.reward import DiscriminatorConfig
+from reasoning_irl.rewards.labels import DiscriminatorSample, position_labels
+from reasoning_irl.rewards.losses import (
+    balanced_coefficients,
+    bradley_terry,
+    class_balanced_bce,
+    gradient_penalty,
+    wgan_critic_loss,
+)
+from reasoning_irl.rewards.perturbations import perturb_traces
+from reasoning_irl.rewards.positions import segment_ids
+from reasoning_irl.rewards.replay import ReplayBuffer
+from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
+
+#: (prompts, completions) → per completion, the policy's log-prob of each completion token (EOS included).
+PolicyLogprobs = Callable[[Sequence[Any], Sequence[str]], Sequence[Sequence[float]]]
+
+
+class Discriminator:
+    """Trains a :class:`RewardModel` as the adversarial discriminator (see the module docstring)."""
+
+    def __init__(self, reward_model: RewardModel, config: DiscriminatorConfig, *,
+                 policy_tokenizer_hash: str | None = None, policy_logprobs: PolicyLogprobs | None = None,
+                 seed: int = 0) -> None:
+        if config.loss == "wgan" and reward_model.config.head == "log_ratio":
+            raise ValueError(
+                "discriminator.loss=wgan needs reward.head=linear: a log-ratio score is a likelihood ratio, "
+                "not a free critic, and its gradient penalty would pull π_ψ off a distribution; "
+                "use discriminator=bce or bradley_terry with log_ratio"
+            )
+        if config.form != reward_model.form.name:
+            raise ValueError(f"discriminator.form={config.form!r} but the reward model was built with form "
+                             f"{reward_model.form.name!r}; build it with form={config.form!r}")
+        if config.form == "airl":
+            if config.gamma != reward_model.form.gamma:
+                raise ValueError(f"discriminator.gamma={config.gamma} but the reward model's airl form has "
+                                 f"γ={reward_model.form.gamma}; build it with gamma={config.gamma}")
+            if policy_tokenizer_hash is None:
+                raise ValueError("discriminator.form=airl needs the policy's tokenizer hash "
+                                 "(models.loading.tokenizer_hash) to check that token positions agree")
+            if policy_tokenizer_hash != reward_model.tokenizer_hash:
+                raise ValueError(
+                    "discriminator.form=airl needs the policy and the reward model to share a tokenizer "
+                    f"(log π must cover the same tokens as the segments), but their hashes differ "
+                    f"({policy_tokenizer_hash[:12]} ≠ {reward_model.tokenizer_hash[:12]}); use "
+                    "model.reward=from_policy or discriminator.form=gail"
+                )
+        self.reward_model = reward_model
+        self.config = config
+        self.policy_logprobs = policy_logprobs
+        self.seed = seed
+        head_lr = config.head_learning_rate or config.learning_rate
+        groups = [{"params": reward_model.backbone_parameters(), "lr": config.learning_rate,
+                   "weight_decay": config.weight_decay},
+                  {"params": reward_model.head_parameters(), "lr": head_lr, "weight_decay": 0.0}]
+        groups = [g for g in groups if g["params"]]
+        if not groups:
+            raise ValueError("the reward model has no trainable parameter")
+        self.optimizer = torch.optim.AdamW(groups, betas=(0.9, 0.99))
+        self.replay = ReplayBuffer(config.replay_buffer_size, seed) if config.replay_buffer_size > 0 else None
+        self.steps_done = 0
+
+    # --- negatives ----------------------------------------------------------------------------------
+    def perturbed_negatives(self, experts: Sequence[DiscriminatorSample], seed: int,
+                            metas: Sequence[dict | None] | None = None) -> list[DiscriminatorSample]:
+        """``perturbations_per_expert`` perturbed copies of each expert, unchanged ones dropped."""
+        if self.config.perturbations_per_expert == 0 or not experts:
+            return []
+        results = perturb_traces([e.completion for e in experts], self.config.perturbations, seed, metas,
+                                 copies=self.config.perturbations_per_expert)
+        return [
+            DiscriminatorSample(experts[i].prompt, p.text, "perturbed", problem_id=experts[i].problem_id,
+                                first_changed_char=p.first_changed_char)
+            for i, p in results
+        ]
+
+    # --- rewards ------------------------------------------------------------------------------------
+    def policy_rewards(self, prompts: Sequence[Any], completions: Sequence[str],
+                       steps: Sequence[Sequence[str] | None] | None = None) -> list[ScoredSample]:
+        """Scores and policy rewards (with ``reward_temperature`` and ``reward_clip``) of completions."""
+        return self.reward_model.score(prompts, completions, steps, temperature=self.config.reward_temperature,
+                                       clip=self.config.reward_clip)
+
+    # --- the update ---------------------------------------------------------------------------------
+    def update(self, positives: Sequence[DiscriminatorSample],
+               negatives: Sequence[DiscriminatorSample]) -> dict[str, float]:
+        """Push (replay) and take K optimiser steps; metrics averaged over the steps."""
+        if self.replay is not None:
+            self.replay.push(positives, negatives)
+        history = []
+        for _ in range(self.config.updates_per_step):
+            if self.replay is not None:
+                batch_pos, batch_neg = self.replay.sample(self.config.replay_batch_size)
+            else:
+                batch_pos, batch_neg = list(positives), list(negatives)
+            history.append(self.step(batch_pos + batch_neg))
+        if not history:
+            return {}
+        return {key: sum(h[key] for h in history) / len(history) for key in history[0]}
+
+    def step(self, samples: Sequence[DiscriminatorSample]) -> dict[str, float]:
+        """One optimiser step on ``samples`` (experts, perturbed traces and policy samples mixed)."""
+        model, cfg = self.reward_model, self.config
+        model.train()
+        prepared = [model.prepare(s.prompt, s.completion, s.steps) for s in samples]
+        logprobs = self._policy_logprobs(samples, prepared)
+        labelled = [position_labels(s, p.positions, p.encoded.completion_offsets, cfg.label_positions,
+                                    cfg.relabel_correct_samples) for s, p in zip(samples, prepared)]
+        self.optimizer.zero_grad(set_to_none=True)
+        if cfg.loss == "bradley_terry":
+            stats = self._bradley_terry(samples, prepared, logprobs)
+        else:
+            stats = self._position_loss(prepared, logprobs, labelled)
+        if cfg.loss == "wgan" and cfg.gradient_penalty > 0:
+            stats["gradient_penalty"] = self._gradient_penalty(samples, prepared)
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm else math.inf)
+        self.optimizer.step()
+        self.steps_done += 1
+        stats["grad_norm"] = float(grad_norm)
+        return stats
+
+    def _policy_logprobs(self, samples, prepared: Sequence[Prepared]) -> list[torch.Tensor | None]:
+        if not self.reward_model.form.needs_policy_logprobs:
+            return [None] * len(samples)
+        if self.policy_logprobs is not None:
+            values = self.policy_logprobs([s.prompt for s in samples], [s.completion for s in samples])
+        else:
+            values = [s.policy_logprobs for s in samples]
+        out = []
+        for sample, prep, value in zip(samples, prepared, values):
+            if value is None:
+                raise ValueError("discriminator.form=airl needs the policy's log-probs of every sample: pass "
+                                 "policy_logprobs= to the Discriminator or set DiscriminatorSample.policy_logprobs")
+            length = prep.encoded.completion_length
+            if len(value) < length:
+                raise ValueError(f"got {len(value)} policy log-probs for a completion of {length} reward-model "
+                                 f"tokens ({sample.completion[:40]!r}…); the tokenizations differ")
+            tokens = torch.tensor(list(value[:length]), dtype=torch.float32)
+            out.append(tokens)
+        return out
+
+    def _sample_logits(self, prep: Prepared, output, logprobs: torch.Tensor | None) -> torch.Tensor:
+        segment_logprobs = None
+        if logprobs is not None:
+            segments = torch.tensor(segment_ids(prep.positions, len(logprobs)))
+            segment_logprobs = torch.zeros(len(prep.positions)).index_add_(0, segments, logprobs)
+            segment_logprobs = segment_logprobs.to(output.scores.device)
+        return self.reward_model.form.logits(output.scores, output.potentials, segment_logprobs)
+
+    def _position_loss(self, prepared, logprobs, labelled) -> dict[str, float]:
+        cfg = self.config
+        labels = torch.tensor([y for _, ys, _ in labelled for y in ys])
+        weights = torch.tensor([w for _, _, ws in labelled for w in ws])
+        coefficients = balanced_coefficients(labels, weights, halve=cfg.loss == "bce")
+        total, cursor = 0.0, 0
+        all_logits = []
+        for begin in range(0, len(prepared), cfg.micro_batch_size):
+            chunk = range(begin, min(begin + cfg.micro_batch_size, len(prepared)))
+            outputs = self.reward_model.forward_prepared([prepared[i] for i in chunk])
+            chunk_logits = torch.cat([self._sample_logits(prepared[i], out, logprobs[i])[labelled[i][0]]
+                                      for i, out in zip(chunk, outputs)])
+            size = chunk_logits.shape[0]
+            args = (chunk_logits, labels[cursor:cursor + size].to(chunk_logits.device),
+                    weights[cursor:cursor + size].to(chunk_logits.device))
+            coeff = coefficients[cursor:cursor + size].to(chunk_logits.device)
+            loss = (class_balanced_bce(*args, cfg.label_smoothing, coeff) if cfg.loss == "bce"
+                    else wgan_critic_loss(*args, coeff))
+            loss.backward()
+            total += float(loss.detach())
+            cursor += size
+            all_logits.append(chunk_logits.detach().cpu())
+        return {"loss": total, **_accuracy(torch.cat(all_logits), labels, weights, labelled)}
+
+    def _bradley_terry(self, samples, prepared, logprobs) -> dict[str, float]:
+        sequence_logits = []
+        for begin in range(0, len(prepared), self.config.micro_batch_size):
+            chunk = range(begin, min(begin + self.config.micro_batch_size, len(prepared)))
+            outputs = self.reward_model.forward_prepared([prepared[i] for i in chunk])
+            for i, out in zip(chunk, outputs):
+                logits = self._sample_logits(prepared[i], out, logprobs[i])
+                sequence_logits.append(logits[-1] if self.reward_model.form.name == "gail" else logits.sum())
+        experts = {s.problem_id: i for i, s in enumerate(samples) if s.kind == "expert"}
+        pairs = [(experts[s.problem_id], j) for j, s in enumerate(samples)
+                 if s.kind != "expert" and s.problem_id in experts]
+        expert_scores = torch.stack([sequence_logits[i] for i, _ in pairs]) if pairs else torch.zeros(0)
+        negative_scores = torch.stack([sequence_logits[j] for _, j in pairs]) if pairs else torch.zeros(0)
+        loss = bradley_terry(expert_scores, negative_scores, self.config.pairwise_margin)
+        loss.backward()
+        return {"loss": float(loss.detach()), "acc_pos": float((expert_scores > negative_scores).float().mean()),
+                "acc_neg": float((expert_scores > negative_scores).float().mean()),
+                "logit_pos_mean": float(expert_scores.detach().mean()),
+                "logit_neg_mean": float(negative_scores.detach().mean()),
+                "num_pos": float(len(experts)), "num_neg": float(len(pairs))}
+
+    def _gradient_penalty(self, samples, prepared) -> float:
+        model = self.reward_model
+        expert = [p for s, p in zip(samples, prepared) if s.kind == "expert"]
+        negative = [p for s, p in zip(samples, prepared) if s.kind != "expert"]
+        count = min(len(expert), len(negative))
+        if count == 0:
+            return 0.0
+        device = next(model.backbone.parameters()).device
+        embed = model.base_model().get_input_embeddings()
+        width = max(len(p.encoded.input_ids) for p in expert[:count] + negative[:count])
+        pad = model.tokenizer.pad_token_id
+
+        def padded(batch):
+            ids = torch.full((count, width), pad, dtype=torch.long)
+            mask = torch.zeros((count, width), dtype=torch.long)
+            for row, p in enumerate(batch):
+                ids[row, : len(p.encoded.input_ids)] = torch.tensor(p.encoded.input_ids)
+                mask[row, : len(p.encoded.input_ids)] = 1
+            return ids.to(device), mask.to(device)
+
+        (ids_e, mask_e), (ids_n, mask_n) = padded(expert[:count]), padded(negative[:count])
+        alpha = torch.rand(count, 1, 1, device=device, generator=None)
+        mixed = (alpha * embed(ids_e) + (1 - alpha) * embed(ids_n)).detach().requires_grad_(True)
+        mask = torch.maximum(mask_e, mask_n)
+        positions = (mask.cumsum(1) - 1).clamp(min=0)
+        # The penalty differentiates a gradient: SDPA's fused CPU kernels have no double backward.
+        with sdpa_kernel(SDPBackend.MATH):
+            hidden = model._decoder()(inputs_embeds=mixed, attention_mask=mask, position_ids=positions,
+                                      use_cache=False).last_hidden_state
+        last = mask.sum(1) - 1
+        if model.config.head == "linear_sum":  # the critic value is the sum over the attended tokens
+            critic = (model.head("score", hidden) * mask).sum(1)
+        else:
+            critic = model.head("score", hidden[torch.arange(count, device=device), last])
+        penalty = gradient_penalty(critic, mixed, self.config.gradient_penalty)
+        penalty.backward()
+        return float(penalty.detach())
+
+
+def _accuracy(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, labelled) -> dict[str, float]:
+    positive = labels > 0.5
+    correct = ((logits > 0) == positive).float()
+
+    def weighted(mask: torch.Tensor, values: torch.Tensor) -> float:
+        total = float((weights * mask).sum())
+        return float((weights * mask * values).sum()) / total if total > 0 else float("nan")
+
+    return {
+        "acc_pos": weighted(positive.float(), correct),
+        "acc_neg": weighted((~positive).float(), correct),
+        "logit_pos_mean": weighted(positive.float(), logits),
+        "logit_neg_mean": weighted((~positive).float(), logits),
+        "num_pos": float(sum(1 for _, ys, _ in labelled if any(y > 0.5 for y in ys))),
+        "num_neg": float(sum(1 for _, ys, _ in labelled if any(y < 0.5 for y in ys))),
+    }

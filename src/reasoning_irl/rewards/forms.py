@@ -1,0 +1,105 @@
+"""Discriminator forms: how the logit and the rewards are made from the reward model's scores.
+
+Notation, for one completion with scored positions p_1 < … < p_K (:mod:`.positions`):
+
+- q_k: the *score* at p_k, a prefix value (``linear``: the head on the hidden state at p_k;
+  ``log_ratio``: β·Σ_{s≤p_k} log π_ψ(y_s|…)/π_ref(y_s|…) + b).
+- g_k = q_k − q_{k−1} with q_0 = 0: the segment's own reward (``log_ratio``: exactly the segment's
+  β·log-ratio sum, plus b for the first segment).
+- h_k: the potential at p_k (a scalar head on the hidden state), h_0 at the last token before the
+  completion, and h_K = 0 (terminal potential fixed at 0). ``airl`` only.
+- log π_k: the policy's log-probability of segment k's tokens, Σ_{t∈seg k} log π_θ(y_t|…), detached.
+- T and c: ``discriminator.reward_temperature`` and ``discriminator.reward_clip`` (c = ∞ when off).
+
+**gail** (the reference code's critic; Ho & Ermon 2016): a logistic classifier of prefixes.
+  logit_k = q_k (what the loss sees; never clipped).
+  Policy reward: r_k = s_k − s_{k−1}, s_k = clip(q_k / T, −c, c), s_0 = 0 — the increment of the
+  (tempered, clipped) score, so Σ_k r_k = s_K and no term is counted twice; 0 between scored positions.
+
+**airl** (Fu et al. 2018, "Learning Robust Rewards with Adversarial IRL"): D = e^f / (e^f + π).
+  f_k = g_k + γ·h_k − h_{k−1}; logit_k = f_k − log π_k (log π_k detached; never clipped).
+  Policy reward: r_k = clip(f_k / T, −c, c), the shaped reward; with γ = 1 the shaping sums to −h_0,
+  the same for every completion of a prompt, so it cancels in a group baseline.
+
+Exported for reranking, localisation and calibration (both forms): the unshaped scores q_k — per
+scored position, per step, and one per completion (:attr:`RewardConfig.aggregation`) — never clipped.
+"""
+
+from __future__ import annotations
+
+import torch
+
+FORM_NAMES = ("gail", "airl")
+
+
+def segment_sums(token_values: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """Σ of ``token_values`` (T,) over each segment p_{k−1}+1 … p_k (p_0 = −1); returns (K,)."""
+    cumulative = torch.cumsum(token_values, dim=0)
+    at_ends = cumulative[positions]
+    return at_ends - torch.cat([at_ends.new_zeros(1), at_ends[:-1]])
+
+
+def increments(scores: torch.Tensor) -> torch.Tensor:
+    """g_k = q_k − q_{k−1} with q_0 = 0, for prefix values (K,)."""
+    return scores - torch.cat([scores.new_zeros(1), scores[:-1]])
+
+
+def _clip(values: torch.Tensor, temperature: float, clip: float | None) -> torch.Tensor:
+    values = values / temperature
+    return values if clip is None else values.clamp(-clip, clip)
+
+
+class GailForm:
+    """logit = q (prefix score); policy reward = increments of clip(q/T). See the module docstring."""
+
+    name = "gail"
+    needs_policy_logprobs = False
+    needs_potential = False
+
+    def logits(self, scores: torch.Tensor, potentials: torch.Tensor | None = None,
+               policy_logprobs: torch.Tensor | None = None) -> torch.Tensor:
+        return scores
+
+    def policy_rewards(self, scores: torch.Tensor, potentials: torch.Tensor | None = None, *,
+                       temperature: float = 1.0, clip: float | None = None) -> torch.Tensor:
+        return increments(_clip(scores, temperature, clip))
+
+
+class AirlForm:
+    """logit = f − log π with f = g + γ·h(next) − h(prev), h_K = 0; policy reward = clip(f/T)."""
+
+    name = "airl"
+    needs_policy_logprobs = True
+    needs_potential = True
+
+    def __init__(self, gamma: float = 1.0) -> None:
+        self.gamma = gamma
+
+    def shaped(self, scores: torch.Tensor, potentials: torch.Tensor) -> torch.Tensor:
+        """f_k (K,) from q (K,) and the potentials (K+1,) = [h_0, h_1, …, h_K] (h_K is replaced by 0)."""
+        if potentials is None or potentials.shape[0] != scores.shape[0] + 1:
+            raise ValueError("the airl form needs K+1 potentials [h_0 … h_K] for K scored positions")
+        following = torch.cat([potentials[1:-1], potentials.new_zeros(1)])  # terminal potential fixed at 0
+        return increments(scores) + self.gamma * following - potentials[:-1]
+
+    def logits(self, scores: torch.Tensor, potentials: torch.Tensor | None = None,
+               policy_logprobs: torch.Tensor | None = None) -> torch.Tensor:
+        if policy_logprobs is None:
+            raise ValueError(
+                "the airl form needs the policy's log-probabilities of the completion tokens "
+                "(policy_logprobs); use discriminator.form=gail to train without them"
+            )
+        return self.shaped(scores, potentials) - policy_logprobs.detach()
+
+    def policy_rewards(self, scores: torch.Tensor, potentials: torch.Tensor | None = None, *,
+                       temperature: float = 1.0, clip: float | None = None) -> torch.Tensor:
+        return _clip(self.shaped(scores, potentials), temperature, clip)
+
+
+def build_form(name: str, gamma: float = 1.0) -> GailForm | AirlForm:
+    """The form called ``name`` (``gail`` or ``airl``)."""
+    if name == "gail":
+        return GailForm()
+    if name == "airl":
+        return AirlForm(gamma)
+    raise ValueError(f"unknown discriminator form {name!r}; use one of {', '.join(FORM_NAMES)}")

@@ -1,0 +1,73 @@
+"""Reward heads: the parameters a reward model adds to its backbone, and the two score formulas.
+
+For completion tokens y_1 … y_T (prompt tokens never enter a score):
+
+- ``linear``: q_t = w·x_t + c, x_t the backbone's last hidden state at token t (it has seen y_≤t).
+- ``linear_sum``: q_t = Σ_{s≤t} (w·x_s + c): the head gives a reward per token and the score sums
+  them, so a local error stays in every later prefix value (as with ``log_ratio``), where ``linear``
+  must carry it forward in the hidden state.
+- ``log_ratio`` (PRIME; Yuan et al. 2024, "Free process rewards without process labels"):
+  q_t = β·Σ_{s≤t} [log π_ψ(y_s | x, y_<s) − log π_ref(y_s | x, y_<s)] + b,
+  π_ψ the trainable backbone, π_ref its frozen copy at initialisation (both from the policy's warm
+  start), b a learned scalar. The increment between two positions is exactly β times the segment's
+  log-ratio sum; b sits in the first segment (q_0 = 0 before the completion).
+- ``potential`` (``airl`` only): h_t = u·x_t + d, AIRL's shaping potential; x_0 is the hidden state of
+  the last token before the completion. Zero-initialised, so training starts without shaping.
+
+:class:`RewardHead` holds these parameters in one module that is attached to the backbone as
+``reward_head``, so that with LoRA peft trains and saves it in full (``modules_to_save``). It is
+called through ``forward(part, hidden)`` only: peft's wrapper routes ``forward`` to the trained copy.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+HEAD_NAMES = ("linear", "linear_sum", "log_ratio")
+HEAD_ATTRIBUTE = "reward_head"
+
+
+class RewardHead(nn.Module):
+    """Scalar head (``linear``) or bias b (``log_ratio``), plus an optional AIRL potential."""
+
+    def __init__(self, head: str, hidden_size: int, potential: bool = False, init_std: float = 0.0) -> None:
+        super().__init__()
+        if head not in HEAD_NAMES:
+            raise ValueError(f"unknown reward head {head!r}; use one of {', '.join(HEAD_NAMES)}")
+        self.head = head
+        if head in ("linear", "linear_sum"):
+            self.score = nn.Linear(hidden_size, 1)
+            nn.init.normal_(self.score.weight, std=init_std) if init_std > 0 else nn.init.zeros_(self.score.weight)
+            nn.init.zeros_(self.score.bias)
+        else:
+            self.bias = nn.Parameter(torch.zeros(()))
+        self.potential = nn.Linear(hidden_size, 1) if potential else None
+        if self.potential is not None:
+            nn.init.zeros_(self.potential.weight)
+            nn.init.zeros_(self.potential.bias)
+
+    def forward(self, part: str, hidden: torch.Tensor | None = None) -> torch.Tensor:
+        """``score``: (…, H) → (…) linear scores; ``potential``: (…, H) → (…); ``bias``: b, a scalar."""
+        if part == "score":
+            return self.score(hidden).squeeze(-1)
+        if part == "potential":
+            if self.potential is None:
+                raise ValueError("this reward head has no potential; build it with form='airl'")
+            return self.potential(hidden).squeeze(-1)
+        if part == "bias":
+            return self.bias
+        raise ValueError(f"unknown head part {part!r}")
+
+
+def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """log softmax(logits)[target] per row: logits (T, V) predicting targets (T,) → (T,)."""
+    logits = logits.float()
+    return logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+
+
+def log_ratio_scores(
+    trained_logprobs: torch.Tensor, reference_logprobs: torch.Tensor, beta: float, bias: torch.Tensor
+) -> torch.Tensor:
+    """q_t = β·cumsum_t(log π_ψ − log π_ref) + b over one completion's tokens: (T,) → (T,)."""
+    return beta * torch.cumsum(trained_logprobs - reference_logprobs.detach(), dim=0) + bias

@@ -1,0 +1,88 @@
+"""Discriminator samples and their labels at the scored positions (``discriminator.label_positions``).
+
+``prefix`` (default, the run that worked; DESIGN.md §3), for scored positions p_1 … p_K:
+
+- an expert trace is positive (1) at every p_k;
+- a perturbed expert trace is positive at p_k < c and negative (0) at p_k ≥ c, where c is its first
+  changed token (the token holding the first changed character): a prefix that ends before the change
+  is an expert prefix;
+- a policy sample is negative at every p_k.
+
+``last``: as ``prefix``, except that a policy sample is labelled only at its last position (its prefix
+may be perfectly fine).
+
+Every sequence's labelled positions share a total weight of 1 (w = 1/#labelled), so each sequence
+counts once in the class means of the losses, whatever its length or granularity.
+
+Verifier-free: ``correct`` is read only with ``discriminator.relabel_correct_samples=true``; a policy
+sample marked correct is then labelled like an expert trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reasoning_irl.rewards.positions import token_containing
+
+KINDS = ("expert", "perturbed", "policy")
+
+
+@dataclass
+class DiscriminatorSample:
+    """One sequence for the discriminator; ``kind`` says where it came from (not its label)."""
+
+    prompt: Any
+    completion: str
+    kind: str
+    #: Groups an expert with the negatives of the same problem (pairs of the ``bradley_terry`` loss).
+    problem_id: str | None = None
+    #: Perturbed traces: first character that differs from the expert trace (from the perturbation).
+    first_changed_char: int | None = None
+    #: Explicit step strings (else the steps come from ``segment_steps``).
+    steps: list[str] | None = None
+    #: Policy samples: whether the answer is correct; read only with relabel_correct_samples.
+    correct: bool | None = None
+    #: ``airl``: the policy's log-probability of each completion token (same tokenizer as the reward
+    #: model; the appended EOS included when ``reward.append_eos``).
+    policy_logprobs: Sequence[float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"sample kind {self.kind!r} is unknown; use one of {', '.join(KINDS)}")
+        if self.kind == "perturbed" and self.first_changed_char is None:
+            raise ValueError("a perturbed sample needs first_changed_char (from its Perturbation)")
+
+
+def position_labels(
+    sample: DiscriminatorSample,
+    positions: Sequence[int],
+    offsets: Sequence[tuple[int, int]],
+    label_positions: str = "prefix",
+    relabel_correct_samples: bool = False,
+) -> tuple[list[int], list[float], list[float]]:
+    """(indices k into ``positions`` that are labelled, their labels, their weights)."""
+    kind = sample.kind
+    if kind == "policy" and relabel_correct_samples:
+        if sample.correct is None:
+            raise ValueError(
+                "discriminator.relabel_correct_samples=true needs every policy sample's correctness "
+                "(DiscriminatorSample.correct); grade the samples or turn the flag off"
+            )
+        if sample.correct:
+            kind = "expert"
+    count = len(positions)
+    if kind == "expert":
+        indices, labels = list(range(count)), [1.0] * count
+    elif kind == "perturbed":
+        changed_token = token_containing(offsets, sample.first_changed_char)
+        indices = list(range(count))
+        labels = [1.0 if positions[k] < changed_token else 0.0 for k in indices]
+    elif label_positions == "last":
+        indices, labels = [count - 1], [0.0]
+    elif label_positions == "prefix":
+        indices, labels = list(range(count)), [0.0] * count
+    else:
+        raise ValueError(f"unknown label_positions {label_positions!r}; use prefix or last")
+    return indices, labels, [1.0 / len(indices)] * len(indices)

@@ -1,0 +1,254 @@
+"""Perturbed expert traces: negatives whose first wrong character is known.
+
+Each perturbation rewrites one completion and returns a :class:`Perturbation` saying whether the text
+changed (unchanged results must be dropped, or one text would be labelled both ways), the first changed
+character (so the first changed *token* is known exactly for the ``prefix`` labels) and the first
+changed step (ground truth for localisation tests). One is chosen per trace, not per batch, from a
+random generator seeded by (seed, trace index, copy), so a batch is reproducible from its seed.
+
+- ``flip_operator``: in one random reasoning line ``a op b = c``, replace ``op`` by another operator
+  under which the line is false (numbers and result unchanged). A minus sign needs spaces on both
+  sides, so hyphens and negative numbers are never flipped.
+- ``nearby_answer``: the answer becomes a nearby value: integers ±1 (±2 if needed), decimals ± one unit
+  of their last place, yes/true ↔ no/false; anything else gets two adjacent characters swapped.
+- ``corrupt_numbers``: max(1, #digits // 4) numbers anywhere in the text move by ±{1, 2, 5, 10}
+  (decimals by ±U(0.5, 2), written with 3 decimals).
+- ``answer_from_reasoning``: the answer becomes another number that appears in the reasoning
+  (``nearby_answer`` when there is none).
+- ``distractor_answer``: multiple choice: the answer becomes a wrong option — a letter from
+  ``meta["distractor_letters"]`` when the answer is a bare letter, else a ``"LETTER. text"`` from
+  ``meta["distractors"]`` (the task's record meta); unchanged (dropped) when the task has none.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reasoning_irl.text.format import ANSWER_CLOSE, ANSWER_OPEN, THINK_CLOSE, THINK_OPEN, segment_steps
+
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
+_BINARY_OP = re.compile(r"(?<=[\w)]) ([+\-*/×÷]) (?=[\w(])")
+_EQUATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([+\-*/×÷])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)\s*$")
+_OPERATORS = "+-*/"
+_SWAPS = {"yes": "no", "no": "yes", "true": "false", "false": "true"}
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """A perturbed trace: ``text`` differs from ``original`` from ``first_changed_char`` on."""
+
+    name: str
+    original: str
+    text: str
+    changed: bool
+    #: First character index where ``text`` differs from ``original`` (None when unchanged).
+    first_changed_char: int | None
+    #: Index into ``segment_steps(text)`` of the step holding that character (None when unchanged).
+    first_changed_step: int | None
+
+
+def first_difference(original: str, text: str) -> int | None:
+    """Index of the first character where the two texts differ (None if equal)."""
+    if original == text:
+        return None
+    limit = min(len(original), len(text))
+    for i in range(limit):
+        if original[i] != text[i]:
+            return i
+    return limit
+
+
+def _step_of_char(text: str, char: int) -> int | None:
+    steps = segment_steps(text)
+    for index, span in enumerate(steps):
+        if char < span.end:
+            return index
+    return len(steps) - 1 if steps else None
+
+
+def _answer_bounds(text: str) -> tuple[int, int] | None:
+    """Character bounds of the stripped content of the last answer block."""
+    open_at = text.rfind(ANSWER_OPEN)
+    if open_at < 0:
+        return None
+    start = open_at + len(ANSWER_OPEN)
+    end = text.find(ANSWER_CLOSE, start)
+    if end < 0:
+        return None
+    content = text[start:end]
+    left = len(content) - len(content.lstrip())
+    return start + left, start + left + len(content.strip())
+
+
+def _replace_answer(text: str, new_answer: str) -> str:
+    bounds = _answer_bounds(text)
+    if bounds is None:
+        return text
+    return text[: bounds[0]] + new_answer + text[bounds[1] :]
+
+
+def _reasoning_bounds(text: str) -> tuple[int, int]:
+    open_at = text.find(THINK_OPEN)
+    start = open_at + len(THINK_OPEN) if open_at >= 0 else 0
+    close_at = text.find(THINK_CLOSE, start)
+    answer_at = text.find(ANSWER_OPEN, start)
+    ends = [i for i in (close_at, answer_at) if i >= 0]
+    return start, min(ends) if ends else len(text)
+
+
+def _apply(op: str, a: float, b: float) -> float | None:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op in "*×":
+        return a * b
+    return None if b == 0 else a / b
+
+
+def _nearby_value(value: str, rng: random.Random) -> str:
+    if re.fullmatch(r"-?\d+", value):
+        number = int(value)
+        candidate = number + rng.choice((-1, 1))
+        return str(candidate if str(candidate) != value else number + 2)
+    if re.fullmatch(r"-?\d+\.\d+", value):
+        decimals = len(value.split(".")[1])
+        unit = 10.0 ** -decimals
+        return f"{float(value) + rng.choice((-1, 1)) * unit:.{decimals}f}"
+    lowered = value.lower()
+    if lowered in _SWAPS:
+        swapped = _SWAPS[lowered]
+        return swapped.capitalize() if value[:1].isupper() else swapped
+    pairs = [i for i in range(len(value) - 1) if value[i] != value[i + 1]]
+    if pairs:
+        i = rng.choice(pairs)
+        return value[:i] + value[i + 1] + value[i] + value[i + 2 :]
+    return value + "."
+
+
+def flip_operator(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
+    start, end = _reasoning_bounds(text)
+    lines, cursor = [], start
+    for line in text[start:end].split("\n"):
+        if _BINARY_OP.search(line):
+            lines.append((cursor, line))
+        cursor += len(line) + 1
+    rng.shuffle(lines)
+    for line_start, line in lines:
+        matches = list(_BINARY_OP.finditer(line))
+        match = rng.choice(matches)
+        equation = _EQUATION.match(line)
+        choices = [op for op in _OPERATORS if op != match.group(1)]
+        if equation is not None and len(matches) == 1:
+            a, b, c = float(equation.group(1)), float(equation.group(3)), float(equation.group(4))
+            # Keep only operators under which the line is false, so the step really is wrong.
+            choices = [op for op in choices if (v := _apply(op, a, b)) is None or abs(v - c) > 1e-9]
+        if not choices:
+            continue
+        at = line_start + match.start(1)
+        return text[:at] + rng.choice(choices) + text[at + 1 :]
+    return text
+
+
+def nearby_answer(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
+    bounds = _answer_bounds(text)
+    if bounds is None or bounds[0] == bounds[1]:
+        return text
+    return _replace_answer(text, _nearby_value(text[bounds[0] : bounds[1]], rng))
+
+
+def corrupt_numbers(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
+    matches = list(_NUMBER.finditer(text))
+    if not matches:
+        return text
+    digits = sum(ch.isdigit() for ch in text)
+    chosen = sorted(rng.sample(matches, min(len(matches), max(1, digits // 4))), key=lambda m: m.start())
+    pieces, cursor = [], 0
+    for match in chosen:
+        value = match.group(0)
+        if "." in value:
+            new = f"{float(value) + rng.choice((-1, 1)) * rng.uniform(0.5, 2.0):.3f}"
+        else:
+            new = str(int(value) + rng.choice((-1, 1)) * rng.choice((1, 2, 5, 10)))
+        pieces += [text[cursor : match.start()], new]
+        cursor = match.end()
+    return "".join(pieces) + text[cursor:]
+
+
+def answer_from_reasoning(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
+    bounds = _answer_bounds(text)
+    if bounds is None:
+        return text
+    answer = text[bounds[0] : bounds[1]]
+    start, end = _reasoning_bounds(text)
+    candidates = sorted({m.group(0) for m in _NUMBER.finditer(text[start:end])} - {answer})
+    if not candidates:
+        return nearby_answer(text, rng, meta)
+    return _replace_answer(text, rng.choice(candidates))
+
+
+def distractor_answer(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
+    bounds = _answer_bounds(text)
+    if bounds is None:
+        return text
+    answer = text[bounds[0] : bounds[1]]
+    bare = re.fullmatch(r"\(?[A-J]\)?[.):]?", answer) is not None
+    # A bare letter is answered with a wrong letter; "B. text" with a wrong "LETTER. text".
+    wrong = list(meta.get("distractor_letters" if bare else "distractors") or [])
+    wrong = [w for w in wrong if w != answer]
+    return _replace_answer(text, rng.choice(wrong)) if wrong else text
+
+
+PERTURBATIONS: dict[str, Callable[[str, random.Random, Mapping[str, Any]], str]] = {
+    "flip_operator": flip_operator,
+    "nearby_answer": nearby_answer,
+    "corrupt_numbers": corrupt_numbers,
+    "answer_from_reasoning": answer_from_reasoning,
+    "distractor_answer": distractor_answer,
+}
+
+
+def perturb(text: str, name: str, rng: random.Random, meta: Mapping[str, Any] | None = None) -> Perturbation:
+    """Apply the perturbation ``name`` to one trace and report what changed."""
+    if name not in PERTURBATIONS:
+        raise ValueError(f"unknown perturbation {name!r}; use one of {', '.join(PERTURBATIONS)}")
+    new = PERTURBATIONS[name](text, rng, meta or {})
+    char = first_difference(text, new)
+    return Perturbation(
+        name=name,
+        original=text,
+        text=new,
+        changed=char is not None,
+        first_changed_char=char,
+        first_changed_step=None if char is None else _step_of_char(new, char),
+    )
+
+
+def perturb_traces(
+    traces: Sequence[str],
+    names: Sequence[str],
+    seed: int,
+    metas: Sequence[Mapping[str, Any] | None] | None = None,
+    copies: int = 1,
+) -> list[tuple[int, Perturbation]]:
+    """``copies`` perturbed versions of every trace, one perturbation drawn per trace and copy.
+
+    Returns ``(trace index, perturbation)`` for the *changed* results only; the same ``seed`` gives the
+    same list. The generator of trace i, copy j is seeded with the string ``"{seed}:{i}:{j}"``
+    (deterministic across processes), so a trace's perturbation does not depend on the others.
+    """
+    if not names:
+        raise ValueError("no perturbation names given; set discriminator.perturbations or copies=0")
+    out = []
+    for i, trace in enumerate(traces):
+        meta = metas[i] if metas is not None else None
+        for j in range(copies):
+            rng = random.Random(f"{seed}:{i}:{j}")
+            result = perturb(trace, rng.choice(list(names)), rng, meta)
+            if result.changed:
+                out.append((i, result))
+    return out

@@ -1,0 +1,43 @@
+"""A replay buffer of discriminator samples: two FIFO queues (positives, negatives), uniform draws.
+
+Each discriminator update draws ``replay_batch_size`` sequences per class uniformly (without
+replacement inside one draw) from everything still in the queues; the current batch is pushed first,
+so it is always eligible. Samples are kept as text (:class:`~.labels.DiscriminatorSample`), not
+tensors: the current reward model re-encodes and re-scores them, and the policy log-probs stored with
+an ``airl`` sample are those of the policy that generated it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Iterable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class ReplayBuffer(Generic[T]):
+    """FIFO buffers of positives and negatives with at most ``capacity`` items each."""
+
+    def __init__(self, capacity: int, seed: int = 0) -> None:
+        if capacity <= 0:
+            raise ValueError(f"replay buffer capacity must be positive, got {capacity}")
+        self.capacity = capacity
+        self.positives: deque[T] = deque(maxlen=capacity)
+        self.negatives: deque[T] = deque(maxlen=capacity)
+        self._rng = random.Random(seed)
+
+    def push(self, positives: Iterable[T], negatives: Iterable[T]) -> None:
+        self.positives.extend(positives)
+        self.negatives.extend(negatives)
+
+    def sample(self, per_class: int) -> tuple[list[T], list[T]]:
+        """Up to ``per_class`` positives and ``per_class`` negatives, drawn uniformly."""
+        return (
+            self._rng.sample(list(self.positives), min(per_class, len(self.positives))),
+            self._rng.sample(list(self.negatives), min(per_class, len(self.negatives))),
+        )
+
+    def __len__(self) -> int:
+        return len(self.positives) + len(self.negatives)

@@ -1,0 +1,306 @@
+"""The reward model: a causal-LM backbone and a :class:`~.heads.RewardHead`, scoring completion positions.
+
+Two paths share one forward pass:
+
+- :meth:`RewardModel.forward_prepared` (differentiable) returns, per sample, the scores q_t of every
+  completion token, the scores at the scored positions and (``airl``) the potentials; the
+  discriminator update trains through it.
+- :meth:`RewardModel.score` (no gradients, sorted by length, micro-batched) returns
+  :class:`ScoredSample` objects for the trainer and evaluation: the scored positions with each token's
+  text and character span, their scores (prefix values) and rewards (what the policy receives, per
+  :mod:`.forms`), per-step scores, one score per completion with the aggregation named, and whether the
+  completion was truncated.
+
+Handling of awkward inputs (each tested):
+
+- an empty completion is scored at its appended EOS (``reward.append_eos``; it has no step); with no
+  token at all it is an error;
+- a completion without ``<think>``/``<answer>`` tags is scored like any other; its steps are its
+  non-empty lines (:func:`reasoning_irl.text.segment_steps`);
+- a trace longer than ``max_length`` is cut from the right; ``ScoredSample.truncated`` says so, the
+  last kept token is the last scored position, and steps cut off have score None;
+- asking for a granularity other than the one the model was trained with is an error.
+
+A step's score is the score at the first scored position at or after the step's last token (the
+token holding its last character): the prefix value once the whole step has been read (exact for
+``step`` and ``dense``; the end of the enclosing interval for ``interval``; the final score for
+``sparse``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from reasoning_irl.config.reward import RewardConfig
+from reasoning_irl.models.encoding import EncodedSample, collate, encode
+from reasoning_irl.models.loading import tokenizer_hash
+from reasoning_irl.rewards.forms import build_form
+from reasoning_irl.rewards.heads import HEAD_ATTRIBUTE, RewardHead, log_ratio_scores, token_logprobs
+from reasoning_irl.rewards.positions import covering_position, scored_positions, step_end_tokens
+from reasoning_irl.text.format import Span, segment_steps
+
+
+@dataclass
+class Prepared:
+    """One encoded (prompt, completion) with its steps and scored positions (completion-token indices)."""
+
+    encoded: EncodedSample
+    steps: list[Span]
+    positions: list[int]
+    #: For each step, the index k of the scored position that closes it (None: cut by truncation).
+    step_positions: list[int | None]
+
+
+@dataclass
+class SampleOutput:
+    """Differentiable outputs for one sample: q_t for all T completion tokens, q at the K scored
+    positions, and the K+1 potentials [h_0, h at each scored position] (``airl``; else None)."""
+
+    token_scores: torch.Tensor
+    scores: torch.Tensor
+    potentials: torch.Tensor | None
+
+
+@dataclass
+class ScoredPosition:
+    token_index: int  # among the completion tokens
+    token: str  # the token's text in the completion (the EOS token's string for an appended EOS)
+    start: int  # character span in the completion
+    end: int
+    score: float  # prefix value q at this position
+    reward: float  # what the policy receives here (0 at every token that is not scored)
+
+
+@dataclass
+class StepScore:
+    index: int
+    text: str
+    start: int
+    end: int
+    score: float | None  # None: the step was cut off by truncation
+    token_index: int | None  # completion token of the scored position that closes the step
+
+
+@dataclass
+class ScoredSample:
+    granularity: str
+    positions: list[ScoredPosition]
+    steps: list[StepScore]
+    sequence_score: float
+    aggregation: str
+    truncated: bool
+    num_completion_tokens: int
+
+    @property
+    def scores(self) -> list[float]:
+        return [p.score for p in self.positions]
+
+    @property
+    def rewards(self) -> list[float]:
+        return [p.reward for p in self.positions]
+
+    @property
+    def token_indices(self) -> list[int]:
+        return [p.token_index for p in self.positions]
+
+    def token_rewards(self) -> list[float]:
+        """The policy's reward for every completion token: r_k at p_k, 0 elsewhere (length T)."""
+        out = [0.0] * self.num_completion_tokens
+        for p in self.positions:
+            out[p.token_index] = p.reward
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def aggregate(scores: Sequence[float], aggregation: str) -> float:
+    """One score per completion: ``last`` (q_K = Σ rewards), ``mean`` or ``min`` of the scored positions."""
+    if aggregation == "last":
+        return float(scores[-1])
+    if aggregation == "mean":
+        return float(sum(scores) / len(scores))
+    if aggregation == "min":
+        return float(min(scores))
+    raise ValueError(f"unknown aggregation {aggregation!r}; use last, mean or min")
+
+
+class RewardModel(nn.Module):
+    """Backbone (+ frozen reference for ``log_ratio``) + head; see the module docstring.
+
+    ``backbone`` is a Hugging Face causal LM (or a peft model wrapping one) that carries the head as
+    its ``reward_head`` attribute. ``reference`` is π_ref for ``log_ratio`` with full fine-tuning;
+    with LoRA π_ref is the backbone with its adapters disabled and ``reference`` is None.
+    """
+
+    def __init__(self, backbone: nn.Module, tokenizer, config: RewardConfig, *, form: str = "gail",
+                 gamma: float = 1.0, reference: nn.Module | None = None, max_length: int | None = None) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.reference = reference
+        if reference is not None:
+            reference.requires_grad_(False).eval()
+        self.tokenizer = tokenizer
+        self.config = config
+        self.form = build_form(form, gamma)
+        self.max_length = max_length
+        self.padding_side = "left"
+        self.tokenizer_hash = tokenizer_hash(tokenizer)
+        self.is_lora = hasattr(backbone, "peft_config")
+        if config.head == "log_ratio" and reference is None and not self.is_lora:
+            raise ValueError("a log_ratio reward model needs a frozen reference model (or LoRA adapters to disable)")
+
+    def train(self, mode: bool = True) -> RewardModel:
+        """As ``nn.Module.train``, but the frozen reference π_ref always stays in eval mode (no dropout)."""
+        super().train(mode)
+        if self.reference is not None:
+            self.reference.eval()
+        return self
+
+    # --- parts --------------------------------------------------------------------------------------
+    def base_model(self) -> nn.Module:
+        """The Hugging Face model under any peft wrapper (LoRA layers included)."""
+        return self.backbone.get_base_model() if self.is_lora else self.backbone
+
+    @property
+    def head(self) -> nn.Module:
+        """The reward head (with LoRA: peft's wrapper, whose forward uses the trained copy)."""
+        return getattr(self.base_model(), HEAD_ATTRIBUTE)
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        return [p for n, p in self.backbone.named_parameters() if HEAD_ATTRIBUTE in n and p.requires_grad]
+
+    def backbone_parameters(self) -> list[nn.Parameter]:
+        return [p for n, p in self.backbone.named_parameters() if HEAD_ATTRIBUTE not in n and p.requires_grad]
+
+    def _decoder(self) -> nn.Module:
+        base = self.base_model()
+        return base.get_decoder() if hasattr(base, "get_decoder") else base.model
+
+    # --- encoding -----------------------------------------------------------------------------------
+    def prepare(self, prompt: Any, completion: str, steps: Sequence[str] | None = None) -> Prepared:
+        encoded = encode(self.tokenizer, prompt, completion, max_length=self.max_length,
+                         append_eos=self.config.append_eos)
+        spans = segment_steps(completion, steps)
+        positions = scored_positions(self.config.granularity, encoded.completion_offsets, spans,
+                                     self.config.interval_tokens)
+        step_positions = [None if t is None else covering_position(positions, t)
+                          for t in step_end_tokens(encoded.completion_offsets, spans)]
+        return Prepared(encoded, spans, positions, step_positions)
+
+    # --- the differentiable path --------------------------------------------------------------------
+    def forward_prepared(self, prepared: Sequence[Prepared]) -> list[SampleOutput]:
+        """Scores of a batch of prepared samples, with gradients (one forward pass of the backbone)."""
+        device = next(self.backbone.parameters()).device
+        batch = collate([p.encoded for p in prepared], self.tokenizer.pad_token_id, self.padding_side)
+        inputs = {k: batch[k].to(device) for k in ("input_ids", "attention_mask", "position_ids")}
+        need_hidden = self.config.head != "log_ratio" or self.form.needs_potential
+        logits = reference_logits = hidden = None
+        if self.config.head == "log_ratio":
+            out = self.backbone(**inputs, output_hidden_states=need_hidden, use_cache=False)
+            logits, hidden = out.logits, (out.hidden_states[-1] if need_hidden else None)
+            with torch.no_grad():
+                reference_logits = self._reference_logits(inputs)
+        else:
+            hidden = self._decoder()(**inputs, use_cache=False).last_hidden_state  # (B, L, H)
+        head = self.head
+        outputs = []
+        for row, sample in enumerate(prepared):
+            start = int(batch["completion_start"][row])
+            index = torch.arange(start, start + sample.encoded.completion_length, device=device)  # (T,)
+            if logits is not None:
+                targets = inputs["input_ids"][row, index]
+                trained = token_logprobs(logits[row, index - 1], targets)  # logit at p−1 predicts token p
+                reference = token_logprobs(reference_logits[row, index - 1], targets)
+                token_scores = log_ratio_scores(trained, reference, self.config.beta, head("bias"))
+            else:
+                token_scores = head("score", hidden[row, index])
+                if self.config.head == "linear_sum":
+                    token_scores = torch.cumsum(token_scores, dim=0)
+            positions = torch.tensor(sample.positions, device=device)
+            potentials = None
+            if self.form.needs_potential:
+                states = torch.cat([hidden[row, start - 1 : start], hidden[row, index[positions]]])
+                potentials = head("potential", states)  # (K+1,): h_0 before the completion, then h_k
+            outputs.append(SampleOutput(token_scores, token_scores[positions], potentials))
+        return outputs
+
+    def _reference_logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.reference is not None:
+            return self.reference(**inputs, use_cache=False).logits
+        with self.backbone.disable_adapter():
+            return self.backbone(**inputs, use_cache=False).logits
+
+    def save_pretrained(self, directory):
+        """Save as a Hugging Face folder + ``reward_config.json`` (:func:`.saving.save_reward_model`)."""
+        from reasoning_irl.rewards.saving import save_reward_model
+
+        return save_reward_model(self, directory)
+
+    # --- scoring for the trainer and evaluation ------------------------------------------------------
+    def check_granularity(self, granularity: str | None) -> None:
+        if granularity is not None and granularity != self.config.granularity:
+            raise ValueError(
+                f"this reward model was trained with reward.granularity={self.config.granularity!r} and "
+                f"cannot score {granularity!r}: its head has only learned those positions; train one with "
+                f"reward={granularity} or score with granularity={self.config.granularity!r}"
+            )
+
+    @torch.no_grad()
+    def score(self, prompts: Sequence[Any], completions: Sequence[str],
+              steps: Sequence[Sequence[str] | None] | None = None, *, granularity: str | None = None,
+              temperature: float = 1.0, clip: float | None = None,
+              micro_batch_size: int | None = None) -> list[ScoredSample]:
+        """Score completions (one prompt each); ``steps[i]`` optional explicit steps of completion i.
+
+        Rewards follow the model's form with ``temperature`` and ``clip`` (:mod:`.forms`); scores are
+        never tempered or clipped.
+        """
+        self.check_granularity(granularity)
+        if len(prompts) != len(completions) or (steps is not None and len(steps) != len(completions)):
+            raise ValueError(f"got {len(prompts)} prompts, {len(completions)} completions"
+                             f"{'' if steps is None else f' and {len(steps)} step lists'}; they must match")
+        prepared = [self.prepare(p, c, None if steps is None else steps[i])
+                    for i, (p, c) in enumerate(zip(prompts, completions))]
+        order = sorted(range(len(prepared)), key=lambda i: len(prepared[i].encoded.input_ids))
+        size = micro_batch_size or self.config.micro_batch_size
+        results: list[ScoredSample | None] = [None] * len(prepared)
+        was_training = self.training
+        self.eval()
+        try:
+            for begin in range(0, len(order), size):
+                chunk = order[begin : begin + size]
+                for i, out in zip(chunk, self.forward_prepared([prepared[i] for i in chunk])):
+                    rewards = self.form.policy_rewards(out.scores, out.potentials, temperature=temperature, clip=clip)
+                    results[i] = self._scored(prepared[i], out.scores.tolist(), rewards.tolist())
+        finally:
+            self.train(was_training)
+        return results  # type: ignore[return-value]
+
+    def _scored(self, sample: Prepared, scores: list[float], rewards: list[float]) -> ScoredSample:
+        encoded, text = sample.encoded, sample.encoded.completion
+        positions = []
+        for k, t in enumerate(sample.positions):
+            start, end = encoded.completion_offsets[t]
+            token = text[start:end] if end > start else self.tokenizer.convert_ids_to_tokens(encoded.completion_ids[t])
+            positions.append(ScoredPosition(t, token, start, end, scores[k], rewards[k]))
+        steps = [
+            StepScore(i, span.text, span.start, span.end, None if k is None else scores[k],
+                      None if k is None else sample.positions[k])
+            for i, (span, k) in enumerate(zip(sample.steps, sample.step_positions))
+        ]
+        return ScoredSample(self.config.granularity, positions, steps, aggregate(scores, self.config.aggregation),
+                            self.config.aggregation, encoded.truncated, encoded.completion_length)
+
+
+def attach_head(model: nn.Module, config: RewardConfig, potential: bool) -> RewardHead:
+    """Create the head for ``config`` and attach it to a Hugging Face model as ``reward_head``."""
+    head = RewardHead(config.head, model.config.hidden_size, potential=potential, init_std=config.head_init_std)
+    head.to(device=model.device, dtype=next(model.parameters()).dtype)
+    setattr(model, HEAD_ATTRIBUTE, head)
+    return head

@@ -1,0 +1,151 @@
+"""Building, saving and loading reward models (safetensors folders + ``reward_config.json``).
+
+Folder layout written by :func:`save_reward_model`:
+
+- always: ``reward_config.json`` (head, form, granularity, β, …, the tokenizer hash) and the tokenizer;
+- full fine-tuning: a standard Hugging Face model folder (``config.json``, ``model.safetensors``) of
+  the trained backbone, ``reward_head.safetensors``, and for ``log_ratio`` the frozen π_ref in
+  ``reference/``;
+- LoRA: the peft adapter (``adapter_config.json``, ``adapter_model.safetensors``, which holds the
+  head too: it is in ``modules_to_save``) and the frozen base model in ``base/`` — also π_ref for
+  ``log_ratio``, reached by disabling the adapter.
+
+:func:`load_reward_model` restores identical scores; asking it for another granularity than the saved
+one is an error (the head has only learned the saved positions).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from reasoning_irl.config.model import TINY, ModelConfig
+from reasoning_irl.config.reward import RewardConfig
+from reasoning_irl.io import atomic_write_json
+from reasoning_irl.models.loading import load_causal_lm, load_tokenizer, resolve_model_path, reward_model_name
+from reasoning_irl.models.lora import apply_lora
+from reasoning_irl.rewards.heads import HEAD_ATTRIBUTE
+from reasoning_irl.rewards.reward_model import RewardModel, attach_head
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "reward_config.json"
+HEAD_FILE = "reward_head.safetensors"
+FORMAT_VERSION = 1
+
+
+def build_reward_model(reward: RewardConfig, model: ModelConfig, *, form: str = "gail", gamma: float = 1.0,
+                       backbone: str | None = None) -> RewardModel:
+    """A fresh reward model from ``model.reward`` (``from_policy``: the policy's weights) or ``backbone``.
+
+    ``log_ratio`` loads the same weights twice, π_ψ trainable and π_ref frozen (with LoRA, π_ref is the
+    base with adapters disabled); the head is created and, with LoRA, put in ``modules_to_save``.
+    """
+    name = backbone or reward_model_name(model)
+    if name is None:
+        raise ValueError("model.reward is null: there is no reward model to build")
+    if reward.head == "log_ratio" and name == TINY:
+        log.warning("log_ratio reward on a randomly initialised 'tiny' backbone: π_ref carries no signal; "
+                    "start both from the policy's warm start (model.reward=from_policy)")
+    path = resolve_model_path(name, model)
+    tokenizer = load_tokenizer(path, model)
+    network = load_causal_lm(path, model, trainable=True)
+    attach_head(network, reward, potential=form == "airl")
+    reference = None
+    if reward.head == "log_ratio" and not model.lora_rank:
+        reference = load_causal_lm(path, model, trainable=False)
+    network = apply_lora(network, model, modules_to_save=[HEAD_ATTRIBUTE])
+    return RewardModel(network, tokenizer, reward, form=form, gamma=gamma, reference=reference,
+                       max_length=model.max_length)
+
+
+def _plain_base_state_dict(reward_model: RewardModel) -> dict[str, torch.Tensor]:
+    """The base weights under the LoRA layers, with the names of a plain Hugging Face model."""
+    out = {}
+    for key, value in reward_model.base_model().state_dict().items():
+        if "lora_" in key or key.startswith(HEAD_ATTRIBUTE + "."):
+            continue
+        out[key.replace(".base_layer.", ".")] = value
+    return out
+
+
+def save_reward_model(reward_model: RewardModel, directory: str | os.PathLike) -> Path:
+    """Write ``reward_model`` to ``directory`` (layout in the module docstring)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    reward_model.tokenizer.save_pretrained(directory)
+    base = reward_model.base_model()
+    if reward_model.is_lora:
+        reward_model.backbone.save_pretrained(directory)
+        base.save_pretrained(directory / "base", state_dict=_plain_base_state_dict(reward_model))
+    else:
+        state = {k: v for k, v in base.state_dict().items() if not k.startswith(HEAD_ATTRIBUTE + ".")}
+        base.save_pretrained(directory, state_dict=state)
+        head_state = {k: v.detach().contiguous() for k, v in reward_model.head.state_dict().items()}
+        save_file(head_state, str(directory / HEAD_FILE))
+        if reward_model.reference is not None:
+            reward_model.reference.save_pretrained(directory / "reference")
+    atomic_write_json(directory / CONFIG_NAME, {
+        "format_version": FORMAT_VERSION,
+        "reward": asdict(reward_model.config),
+        "form": reward_model.form.name,
+        "gamma": getattr(reward_model.form, "gamma", 1.0),
+        "lora": reward_model.is_lora,
+        "max_length": reward_model.max_length,
+        "tokenizer_hash": reward_model.tokenizer_hash,
+        # Repeated at the top level for readers that only need these (evaluation, plots).
+        "head": reward_model.config.head,
+        "granularity": reward_model.config.granularity,
+        "beta": reward_model.config.beta,
+    })
+    return directory
+
+
+def read_reward_config(directory: str | os.PathLike) -> dict:
+    path = Path(directory) / CONFIG_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: {directory} is not a saved reward model folder")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_reward_model(directory: str | os.PathLike, *, granularity: str | None = None, trainable: bool = False,
+                      model: ModelConfig | None = None) -> RewardModel:
+    """Load a folder written by :func:`save_reward_model`; ``granularity`` (if given) must match the saved one.
+
+    ``model`` supplies loading switches (dtype, pickles, remote code); its names are not used.
+    """
+    directory = Path(directory)
+    saved = read_reward_config(directory)
+    known = {f.name for f in fields(RewardConfig)}
+    config = RewardConfig(**{k: v for k, v in saved["reward"].items() if k in known})
+    model = model or ModelConfig()
+    form = saved["form"]
+    tokenizer = load_tokenizer(str(directory), model)
+    if saved["lora"]:
+        from peft import PeftModel
+
+        network = load_causal_lm(str(directory / "base"), model, trainable=trainable)
+        attach_head(network, config, potential=form == "airl")
+        network = PeftModel.from_pretrained(network, str(directory), is_trainable=trainable)
+        reference = None
+    else:
+        network = load_causal_lm(str(directory), model, trainable=trainable)
+        head = attach_head(network, config, potential=form == "airl")
+        head.load_state_dict(load_file(str(directory / HEAD_FILE)))
+        head.requires_grad_(trainable)
+        reference = (load_causal_lm(str(directory / "reference"), model, trainable=False)
+                     if config.head == "log_ratio" else None)
+    reward_model = RewardModel(network, tokenizer, config, form=form, gamma=saved.get("gamma", 1.0),
+                               reference=reference, max_length=saved.get("max_length"))
+    if reward_model.tokenizer_hash != saved["tokenizer_hash"]:
+        raise ValueError(f"the tokenizer in {directory} does not match the one the reward model was trained with "
+                         f"(hash {reward_model.tokenizer_hash[:12]} ≠ {saved['tokenizer_hash'][:12]})")
+    reward_model.check_granularity(granularity)
+    reward_model.train(trainable)
+    return reward_model

@@ -1,0 +1,60 @@
+"""Per-token log-probabilities of completion tokens under a causal LM.
+
+One forward pass through the backbone, then the output head (and the log-softmax over the
+vocabulary) only at the positions that predict a completion token: for a 150k-token vocabulary the
+full ``(B, L, V)`` logits of a long prompt would dominate memory, while ``(N_completion, V)`` is what
+the loss needs.
+
+Position convention: ``out[b, t]`` is ``log π(input_ids[b, t] | input_ids[b, <t])`` for every ``t``
+with ``completion_mask[b, t]``, and 0 elsewhere — the log-prob of a token sits at the token, so a
+segment's log-prob is the sum over its own positions (no off-by-one for callers).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Positions that skip left padding, as ``generate`` uses them: ``cumsum(mask) − 1``, 0 on pads."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def completion_logprobs(
+    model: nn.Module,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    completion_mask: torch.Tensor,
+) -> torch.Tensor:
+    """Log-probs of the completion tokens of a collated batch.
+
+    Args:
+        model: a Hugging Face causal LM (or a peft model wrapping one).
+        input_ids: ``(B, L)`` prompt + completion tokens, any padding.
+        attention_mask: ``(B, L)`` 1 on real tokens.
+        completion_mask: ``(B, L)`` 1 on completion tokens (the ones scored); position 0 must be 0.
+
+    Returns:
+        ``(B, L)`` float32: ``log π(x_t | x_<t)`` on completion positions, 0 elsewhere. Differentiable
+        with respect to the model's parameters.
+    """
+    completion_mask = completion_mask.bool()
+    if completion_mask[:, 0].any():
+        raise ValueError("completion_mask marks position 0, which has no preceding context to predict it from")
+    backbone = model.get_decoder()
+    head = model.get_output_embeddings()
+    hidden = backbone(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=position_ids_from_mask(attention_mask),
+        use_cache=False,
+    ).last_hidden_state  # (B, L, H)
+    predicts = completion_mask[:, 1:]  # (B, L-1): hidden state t predicts token t+1
+    selected = hidden[:, :-1][predicts]  # (N, H), N = number of completion tokens
+    logits = head(selected).float()  # (N, V)
+    targets = input_ids[:, 1:][predicts]  # (N,)
+    token_logprobs = logits.log_softmax(-1).gather(-1, targets[:, None]).squeeze(-1)  # (N,)
+    # completion_mask[:, 1:] == predicts, and both are read row-major: token t's log-prob lands at t.
+    out = torch.zeros(input_ids.shape, dtype=torch.float32, device=input_ids.device)  # (B, L)
+    return out.masked_scatter(completion_mask, token_logprobs)

@@ -1,0 +1,108 @@
+"""Fixtures shared by the tests of several components: a warm-started tiny policy.
+
+:func:`warm_started_policy` teacher-forces the tiny model on ``arith`` expert traces (loss on the
+completion tokens only, EOS included) with a plain torch loop and saves the result as a Hugging Face
+folder. The folder is cached under ``<cache>/warm_start/<hash>/`` (the cache of
+:mod:`reasoning_irl.models.tiny`), the hash covering every setting that changes the weights, and is
+written to a temporary folder first and renamed into place, so concurrent test processes never see a
+half-written one. ``warm_start.json`` inside records the settings, the last training losses and the time.
+
+It is a fixture, not the SFT baseline (that is :mod:`reasoning_irl.trainers.sft`, through TRL): it
+exists so that tests of reward models, rollouts and trainers start from a policy that writes the
+format and sometimes the right numbers, in about a minute once per checkout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+WARM_START_VERSION = 1
+INFO_FILE = "warm_start.json"
+
+
+def warm_started_policy(steps: int = 300, seed: int = 0, *, learning_rate: float = 2e-3, batch_size: int = 32,
+                        model_cfg=None, task_cfg=None) -> Path:
+    """Folder of the tiny policy after ``steps`` AdamW steps of teacher-forced SFT on arith train traces.
+
+    ``model_cfg`` (:class:`~reasoning_irl.config.model.ModelConfig`, default: the tiny qwen2) and
+    ``task_cfg`` (:class:`~reasoning_irl.config.task.TaskConfig`, default: arith) choose the model and
+    the data; the same arguments give the same folder, built once.
+    """
+    from reasoning_irl.config.model import ModelConfig
+    from reasoning_irl.config.task import TaskConfig
+    from reasoning_irl.models.loading import resolve_model_path
+    from reasoning_irl.models.tiny import cache_root
+
+    model_cfg = model_cfg or ModelConfig()
+    task_cfg = task_cfg or TaskConfig(name="arith")
+    base = resolve_model_path(model_cfg.policy, model_cfg)
+    settings = {
+        "version": WARM_START_VERSION, "steps": steps, "seed": seed, "learning_rate": learning_rate,
+        "batch_size": batch_size, "base": Path(base).name if Path(base).is_dir() else base,
+        "task": asdict(task_cfg),
+    }
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
+    root = cache_root(model_cfg) / "warm_start"
+    final = root / f"{task_cfg.name}-{steps}-{seed}-{digest}"
+    if (final / INFO_FILE).is_file():
+        return final
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=root))
+    try:
+        info = _train(tmp, base, model_cfg, task_cfg, steps, seed, learning_rate, batch_size)
+        (tmp / INFO_FILE).write_text(json.dumps({"settings": settings, **info}, indent=2) + "\n", encoding="utf-8")
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not (final / INFO_FILE).is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _train(out: Path, base: str, model_cfg, task_cfg, steps: int, seed: int, learning_rate: float,
+           batch_size: int) -> dict:
+    import torch
+
+    from reasoning_irl.models.encoding import collate, encode
+    from reasoning_irl.models.loading import load_causal_lm, load_tokenizer
+    from reasoning_irl.tasks.arith import ArithTask
+
+    if task_cfg.name != "arith":
+        raise ValueError(f"warm_started_policy trains on arith traces; got task {task_cfg.name!r}")
+    records = [r for r in ArithTask(task_cfg).load("train") if r.target]
+    tokenizer = load_tokenizer(base, model_cfg)
+    model = load_causal_lm(base, model_cfg, trainable=True)
+    encoded = [encode(tokenizer, r.prompt, r.target, append_eos=True) for r in records]
+    rng = random.Random(f"warm-start:{seed}")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / 20) * (1 - s / steps))
+    start, losses = time.perf_counter(), []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for _ in range(steps):
+            batch = collate(rng.sample(encoded, batch_size), tokenizer.pad_token_id, "right")
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                           position_ids=batch["position_ids"]).logits[:, :-1]  # (B, L−1, V) predicts 1…L−1
+            mask = batch["completion_mask"][:, 1:]
+            loss = torch.nn.functional.cross_entropy(logits[mask], batch["input_ids"][:, 1:][mask])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            losses.append(float(loss.detach()))
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return {"final_loss_mean_last_20": sum(losses[-20:]) / len(losses[-20:]), "first_loss": losses[0],
+            "seconds": round(time.perf_counter() - start, 1), "num_train_traces": len(records)}

@@ -1,0 +1,389 @@
+"""AIRL: learn a reasoning reward model from expert traces and train the policy against it.
+
+    python train_irl.py                                   # arith, tiny model, CPU (SFT warm start included)
+    python train_irl.py reward=dense algo=discounted seed=1
+    python train_irl.py model.policy=outputs/sft-arith-seed0/best/policy training.max_steps=200
+
+The adversarial loop (Fu et al. 2018; METHOD §1.5, §1.7; DESIGN §3), one function read top to bottom:
+
+    setup: task splits, policy π_θ (warm start), reward model r_φ, its Discriminator, optimiser, π_ref
+    for step in 1 … W + S:                     W = training.reward_warmup_steps, S = training.max_steps
+        prompts    = the next B training problems — with or without a demonstration (only AIRL can
+                     use the latter: they get rollouts and policy updates, never discriminator positives)
+        rollouts   = G completions per prompt from π_θ
+        positives  = the expert traces of those prompts that have one
+        negatives  = the rollouts + perturbed expert traces
+        discriminator.update(positives, negatives)   K steps (none after warm-up when frozen)
+        if step ≤ W: continue                        warm-up trains the discriminator only
+        rewards    = r_φ's per-position rewards on the rollouts (granularity, form: score increments)
+        advantages = compute_advantages(rewards, …)  algo.advantage
+        policy_update(…)                             clipped surrogate + β·k3 to π_ref
+        log; watch for collapse; evaluate on validation (best/); checkpoint
+
+Warm start: ``model.policy=tiny`` (the embedded default) first runs ``training.warm_start_steps`` of
+the SFT baseline (:func:`reasoning_irl.trainers.sft.train_sft`) into ``<run>/warm_start/`` and starts
+from its ``best/policy``; any other ``model.policy`` (e.g. an SFT run's ``best/policy``) is the warm
+start itself. ``model.reward=from_policy`` builds the reward model from the same warm start.
+
+Selection (DESIGN §3): ``best/policy`` by the validation experts' NLL (or greedy accuracy with
+``training.select_by=correctness``), ``best/reward_model`` by the validation AUROC of expert traces
+against held-out perturbed traces — chosen separately. Step 0 (the warm start) is a candidate, so
+``best/policy`` is never worse than the warm start by its own criterion. Gold answers are read only
+for reporting (greedy validation accuracy), for ``discriminator.relabel_correct_samples``,
+``algo.use_outcome_rewards`` and ``training.select_by=correctness``.
+
+Resume: every random draw of a step is seeded by (seed, step) and the rest of the loop state
+(optimisers, replay buffer, RNG, best values, monitors) is checkpointed, so ``training.resume=auto``
+continues from the last complete checkpoint and reaches the same result as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from reasoning_irl.config.model import FROM_POLICY, TINY
+from reasoning_irl.models import apply_lora, collate, encode, encode_prompt, load_causal_lm, load_tokenizer
+from reasoning_irl.models.loading import tokenizer_hash
+from reasoning_irl.rewards.discriminator import Discriminator
+from reasoning_irl.rewards.labels import DiscriminatorSample
+from reasoning_irl.rewards.saving import build_reward_model, load_reward_model
+from reasoning_irl.rewards.verifiable import FORMAT_REWARDS, correctness_reward, is_strict_format
+from reasoning_irl.rl.advantages import compute_advantages
+from reasoning_irl.rl.logprobs import completion_logprobs
+from reasoning_irl.rl.policy_loss import make_reference
+from reasoning_irl.rl.rollout import generate_rollouts, policy_batch
+from reasoning_irl.tasks import get_task
+from reasoning_irl.tasks.base import stable_hash
+from reasoning_irl.trainers.airl_steps import (
+    CollapseMonitor,
+    align_rewards,
+    lr_lambda,
+    policy_update,
+    reward_auroc,
+)
+from reasoning_irl.trainers.checkpoint import (
+    clean_incomplete,
+    load_checkpoint,
+    resolve_resume,
+    restore_best_on_resume,
+    save_checkpoint,
+    save_selected,
+    step_dir,
+)
+from reasoning_irl.trainers.run import Run
+from reasoning_irl.trainers.sft import PolicySelection
+
+log = logging.getLogger("reasoning_irl")
+
+
+def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
+    """Run AIRL as configured (:class:`~reasoning_irl.config.schema.TrainIRLConfig`); return the run folder."""
+    training, sampling = cfg.training, cfg.sampling
+    warmup, total = training.reward_warmup_steps, training.reward_warmup_steps + training.max_steps
+    torch.manual_seed(cfg.seed)
+    run = Run.open(cfg, run_dir, total_steps=total)
+    with run:
+        clean_incomplete(run.dir)
+        resume_from = resolve_resume(training.resume, run.dir)
+        device = _device(cfg.device)
+
+        # --- setup ---------------------------------------------------------------------------------
+        task = get_task(cfg.task)
+        with run.timer("load_data"):
+            train = task.load("train")
+            validation = [r for r in task.load("validation") if r.target][: training.eval_problems]
+        if not any(r.target for r in train):
+            raise ValueError("no training problem has an expert trace: the discriminator has no positives; "
+                             "raise task.num_demonstrations (None = all)")
+        with run.timer("warm_start"):
+            policy_path = _warm_start(cfg, run.dir)
+        with run.timer("load_model"):
+            tokenizer = load_tokenizer(policy_path, cfg.model)
+            policy = apply_lora(load_causal_lm(policy_path, cfg.model), cfg.model).to(device)
+            discriminator = _setup_discriminator(cfg, policy_path, policy, tokenizer, device)
+        reference = make_reference(policy, cfg.algo.kl_beta)
+        optimizer = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad], lr=training.learning_rate,
+                                      betas=(training.adam_beta1, training.adam_beta2),
+                                      weight_decay=training.weight_decay)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(
+            training.lr_scheduler, int(training.warmup_ratio * training.max_steps), training.max_steps))
+        selection = PolicySelection(task, validation, tokenizer, select_by=training.select_by,
+                                    generate=training.eval_generate, max_length=cfg.model.max_length,
+                                    max_new_tokens=sampling.max_new_tokens)
+        validation_experts = [_expert(r) for r in validation]
+        validation_perturbed = discriminator.perturbed_negatives(
+            validation_experts, seed=stable_hash(f"{cfg.seed}:validation"), metas=[r.meta for r in validation])
+        monitor = CollapseMonitor(training.collapse_patience, sampling.max_new_tokens)
+        best_reward: dict[str, Any] = {"step": None, "value": None}
+        prompt_ids: dict[str, list[int]] = {}  # problem_id → prompt token ids, computed once
+
+        def evaluate(step: int) -> dict[str, float]:
+            metrics = selection.evaluate(policy)
+            metrics["validation_auroc"] = reward_auroc(discriminator, validation_experts, validation_perturbed)
+            if selection.is_better(metrics):
+                selection.record(step, metrics[selection.metric])
+                save_selected(run.dir, "best", "policy", policy, tokenizer=tokenizer, step=step,
+                              metric=selection.metric, value=metrics[selection.metric])
+            auroc = metrics["validation_auroc"]
+            if math.isfinite(auroc) and (best_reward["value"] is None or auroc > best_reward["value"]):
+                best_reward.update(step=step, value=auroc)
+                save_selected(run.dir, "best", "reward_model", discriminator.reward_model, step=step,
+                              metric="validation_auroc", value=auroc)
+            return metrics
+
+        def checkpoint(step: int) -> None:
+            state = {"discriminator": _discriminator_state(discriminator), "selection": selection.state(),
+                     "best_reward": dict(best_reward), "monitor": monitor.state_dict(),
+                     "policy_path": str(policy_path)}
+            save_checkpoint(step_dir(run.dir, step), step=step, policy=_WithTokenizer(policy, tokenizer),
+                            reward_model=discriminator.reward_model, optimizer=optimizer, scheduler=scheduler,
+                            state=state)
+
+        start = 0
+        if resume_from is not None:
+            start = _resume(resume_from, cfg, policy, optimizer, scheduler, discriminator, selection, best_reward,
+                            monitor)
+            restore_best_on_resume(run.dir, start, selection.state())
+            run.resume(start)
+            log.info("resumed from %s (step %d of %d)", resume_from, start, total)
+        else:
+            run.resume(0)  # a fresh run starts a fresh metrics log
+            run.log(0, evaluate(0), force=True)  # the warm start: the baseline best/ must beat
+
+        # --- the adversarial loop ----------------------------------------------------------------------
+        stopped = False
+        for step in range(start + 1, total + 1):
+            records = [train[i] for i in _batch_indices(len(train), training.batch_prompts, step, cfg.seed)]
+            prompts = [prompt_ids.setdefault(r.problem_id, encode_prompt(tokenizer, r.prompt)) for r in records]
+            with run.timer("generate"):
+                rollouts = generate_rollouts(policy, tokenizer, prompts, sampling, seed=_seed(cfg.seed, step, "rollout"))
+            rollout_records = [records[i] for i in rollouts.prompt_index]
+            metrics: dict[str, float] = {"phase_warmup": float(step <= warmup), **_rollout_stats(rollouts)}
+
+            # Discriminator: experts (positives) vs rollouts + perturbed experts (negatives).
+            if step <= warmup or not training.freeze_reward_after_warmup:
+                positives, negatives = _discriminator_batch(discriminator, task, records, rollout_records, rollouts,
+                                                            relabel=cfg.discriminator.relabel_correct_samples,
+                                                            seed=_seed(cfg.seed, step, "perturb"))
+                with run.timer("discriminator"):
+                    stats = discriminator.update(positives, negatives)
+                metrics.update({f"discriminator_{k}": v for k, v in stats.items()})
+                if stats:
+                    metrics["discriminator_accuracy"] = 0.5 * (stats["acc_pos"] + stats["acc_neg"])
+
+            if step > warmup:
+                # Rewards on the policy's tokens → advantages → clipped-surrogate step.
+                with run.timer("score"):
+                    texts = rollouts.completion_text
+                    scored = discriminator.policy_rewards([r.prompt for r in rollout_records], texts)
+                    batch = policy_batch(rollouts, tokenizer.pad_token_id)
+                    width = batch.input_ids.shape[1] - batch.prompt_width
+                    rewards, scored_mask = align_rewards(scored, rollouts, [r.prompt for r in rollout_records],
+                                                         tokenizer, width)  # (N, C)
+                    outcome = None
+                    if cfg.algo.use_outcome_rewards:
+                        outcome = torch.tensor([_outcome_reward(t, r, task) for t, r in zip(texts, rollout_records)])
+                    advantages = compute_advantages(rewards, batch.completion_block(batch.completion_mask),
+                                                    scored_mask, cfg.algo, rollouts.num_generations, outcome)
+                with run.timer("policy"):
+                    update = policy_update(policy, reference, optimizer, batch, advantages, cfg.algo,
+                                           micro_batch_size=training.micro_batch_size,
+                                           max_completion_length=sampling.max_new_tokens,
+                                           iterations=training.policy_iterations,
+                                           max_grad_norm=training.max_grad_norm, bf16=training.bf16)
+                    metrics["lr"] = scheduler.get_last_lr()[0]
+                    scheduler.step()
+                metrics.update(update)
+                metrics["reward"] = sum(s.sequence_score for s in scored) / len(scored)
+                metrics["return"] = float(rewards.sum(-1).mean())
+                tokens = batch.completion_block(batch.completion_mask).sum().clamp(min=1)
+                metrics["advantage_abs_mean"] = float(advantages.abs().sum() / tokens)  # per completion token
+                problems = monitor.check(metrics.get("discriminator_accuracy"), metrics["format_rate"],
+                                         metrics["completion_length"], metrics["finished_rate"])
+                metrics["collapse"] = float(bool(problems))
+                for problem in problems:
+                    log.warning("step %d: possible collapse: %s", step, problem)
+                stopped = bool(problems) and training.stop_on_collapse
+
+            last = step == total or stopped
+            if last or (training.eval_every and step % training.eval_every == 0):
+                with run.timer("evaluate"):
+                    metrics.update(evaluate(step))
+            run.log(step, metrics, tokens=int(rollouts.completion_lengths().sum()), force=last)
+            if not last and training.checkpoint_every and step % training.checkpoint_every == 0:
+                with run.timer("checkpoint"):
+                    checkpoint(step)
+            if stopped:
+                log.warning("stopping at step %d (training.stop_on_collapse=true)", step)
+                break
+
+        final_step = step if total > start else start
+        save_selected(run.dir, "final", "policy", policy, tokenizer=tokenizer, step=final_step)
+        save_selected(run.dir, "final", "reward_model", discriminator.reward_model, step=final_step)
+        if training.checkpoint_every and not step_dir(run.dir, final_step).exists():
+            checkpoint(final_step)
+    return run.dir
+
+
+# --------------------------------------------------------------------------------------------------
+# Setup
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device=cuda but no CUDA device is visible; use device=cpu or device=auto")
+    return torch.device(name)
+
+
+def _warm_start(cfg: Any, run_dir: Path) -> str:
+    """The policy to start from: ``model.policy`` itself, or for ``tiny`` a short SFT run of our own."""
+    if cfg.model.policy != TINY or cfg.training.warm_start_steps == 0:
+        return cfg.model.policy
+    from reasoning_irl.config.schema import TrainSFTConfig
+    from reasoning_irl.config.training import SFTTrainingConfig
+    from reasoning_irl.trainers.sft import train_sft
+
+    folder = run_dir / "warm_start"
+    if not (folder / "final" / "policy").is_dir():
+        log.info("model.policy=tiny: SFT warm start for %d steps into %s", cfg.training.warm_start_steps, folder)
+        sft = TrainSFTConfig(seed=cfg.seed, run_name="warm_start", output_root=str(run_dir), device=cfg.device,
+                             task=cfg.task, model=cfg.model, logging=dataclasses.replace(cfg.logging, wandb_mode="disabled"),
+                             training=SFTTrainingConfig(max_steps=cfg.training.warm_start_steps, checkpoint_every=0,
+                                                        eval_every=0, eval_generate=False, bf16=cfg.training.bf16,
+                                                        eval_problems=cfg.training.eval_problems))
+        train_sft(sft, folder)
+    return str(folder / "best" / "policy")
+
+
+def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: torch.device) -> Discriminator:
+    """The reward model (``from_policy``: the warm start's weights) and the discriminator that trains it."""
+    backbone = policy_path if cfg.model.reward == FROM_POLICY else cfg.model.reward
+    reward_model = build_reward_model(cfg.reward, cfg.model, form=cfg.discriminator.form,
+                                      gamma=cfg.discriminator.gamma, backbone=backbone).to(device)
+    logprobs = None
+    if cfg.discriminator.form == "airl":
+        def logprobs(prompts, completions):  # log π_θ of each reward-model completion token (EOS included)
+            return _policy_token_logprobs(policy, tokenizer, prompts, completions, cfg)
+    return Discriminator(reward_model, cfg.discriminator, policy_tokenizer_hash=tokenizer_hash(tokenizer),
+                         policy_logprobs=logprobs, seed=cfg.seed)
+
+
+@torch.no_grad()
+def _policy_token_logprobs(policy, tokenizer, prompts, completions, cfg) -> list[list[float]]:
+    samples = [encode(tokenizer, p, c, max_length=cfg.model.max_length, append_eos=cfg.reward.append_eos)
+               for p, c in zip(prompts, completions)]
+    device = next(policy.parameters()).device
+    out = []
+    for begin in range(0, len(samples), cfg.training.micro_batch_size):
+        batch = collate(samples[begin : begin + cfg.training.micro_batch_size], tokenizer.pad_token_id)
+        mask = batch["completion_mask"].to(device)
+        logprobs = completion_logprobs(policy, batch["input_ids"].to(device), batch["attention_mask"].to(device), mask)
+        out.extend(row[row_mask].tolist() for row, row_mask in zip(logprobs, mask))
+    return out
+
+
+def _discriminator_batch(discriminator: Discriminator, task, records, rollout_records, rollouts, *, relabel: bool,
+                         seed: int) -> tuple[list[DiscriminatorSample], list[DiscriminatorSample]]:
+    """Positives: the expert traces of the prompts that have one. Negatives: every rollout (its
+    correctness is read only when ``relabel``) and perturbed copies of those expert traces."""
+    with_target = [r for r in records if r.target]
+    positives = [_expert(r) for r in with_target]
+    negatives = [DiscriminatorSample(r.prompt, text, "policy", problem_id=r.problem_id,
+                                     correct=bool(task.grade(text, r)) if relabel else None)
+                 for r, text in zip(rollout_records, rollouts.completion_text)]
+    negatives += discriminator.perturbed_negatives(positives, seed=seed, metas=[r.meta for r in with_target])
+    return positives, negatives
+
+
+def _expert(record) -> DiscriminatorSample:
+    return DiscriminatorSample(record.prompt, record.target, "expert", problem_id=record.problem_id, steps=None)
+
+
+class _WithTokenizer:
+    """Saves a policy and its tokenizer into one folder (the checkpoint's ``policy/``)."""
+
+    def __init__(self, model, tokenizer) -> None:
+        self.model, self.tokenizer = model, tokenizer
+
+    def save_pretrained(self, folder) -> None:
+        self.model.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+
+
+# --------------------------------------------------------------------------------------------------
+# Data order and seeds (pure functions of the step, so a resumed run draws what the original did)
+
+
+def _seed(seed: int, step: int, purpose: str) -> int:
+    return stable_hash(f"{seed}:{purpose}:{step}") % (2**31)
+
+
+def _batch_indices(num_records: int, batch_size: int, step: int, seed: int) -> list[int]:
+    """Indices of step ``step``'s prompts: consecutive slices of a per-epoch permutation of the train set."""
+    out, permutations = [], {}
+    for k in range((step - 1) * batch_size, step * batch_size):
+        epoch, position = divmod(k, num_records)
+        if epoch not in permutations:
+            generator = torch.Generator().manual_seed(_seed(seed, epoch, "epoch"))
+            permutations[epoch] = torch.randperm(num_records, generator=generator).tolist()
+        out.append(permutations[epoch][position])
+    return out
+
+
+def _rollout_stats(rollouts) -> dict[str, float]:
+    lengths = rollouts.completion_lengths().float()
+    return {
+        "completion_length": float(lengths.mean()),
+        "finished_rate": sum(rollouts.finished) / len(rollouts),
+        "format_rate": sum(is_strict_format(t) for t in rollouts.completion_text) / len(rollouts),
+    }
+
+
+def _outcome_reward(text: str, record, task) -> float:
+    """The GRPO baseline's verifiable reward (METHOD §3.3): the format rewards plus correctness."""
+    return sum(reward(text) for reward in FORMAT_REWARDS.values()) + correctness_reward(text, record, task)
+
+
+# --------------------------------------------------------------------------------------------------
+# Checkpointed state beyond the models and the policy optimiser
+
+
+def _discriminator_state(discriminator: Discriminator) -> dict[str, Any]:
+    replay = discriminator.replay
+    return {
+        "optimizer": discriminator.optimizer.state_dict(),
+        "steps_done": discriminator.steps_done,
+        "replay": None if replay is None else {
+            "positives": [dataclasses.asdict(s) for s in replay.positives],
+            "negatives": [dataclasses.asdict(s) for s in replay.negatives],
+            "rng": replay._rng.getstate(),
+        },
+    }
+
+
+def _resume(path: Path, cfg, policy, optimizer, scheduler, discriminator: Discriminator, selection: PolicySelection,
+            best_reward: dict[str, Any], monitor: CollapseMonitor) -> int:
+    checkpoint = load_checkpoint(path, policy=policy, optimizer=optimizer, scheduler=scheduler)
+    saved = load_reward_model(path / "reward_model", trainable=True, model=cfg.model)
+    discriminator.reward_model.load_state_dict(saved.state_dict())
+    state = checkpoint.state
+    discriminator.optimizer.load_state_dict(state["discriminator"]["optimizer"])
+    discriminator.steps_done = state["discriminator"]["steps_done"]
+    replay = state["discriminator"]["replay"]
+    if replay is not None and discriminator.replay is not None:
+        discriminator.replay.positives.extend(DiscriminatorSample(**s) for s in replay["positives"])
+        discriminator.replay.negatives.extend(DiscriminatorSample(**s) for s in replay["negatives"])
+        discriminator.replay._rng.setstate(replay["rng"])
+    if state["selection"] is not None:
+        selection.record(state["selection"]["step"], state["selection"]["value"])
+    best_reward.update(state["best_reward"])
+    monitor.load_state_dict(state["monitor"])
+    return checkpoint.step

@@ -1,0 +1,116 @@
+"""The discriminator update as a unit: K steps, replay, losses wired in, refusals with clear errors."""
+
+import pytest
+import torch
+
+from reasoning_irl.config.reward import DiscriminatorConfig
+from reasoning_irl.rewards import Discriminator, DiscriminatorSample
+
+PROMPT = [{"role": "user", "content": "Start with 3. Add 4. Multiply by 2."}]
+EXPERT = "<think>\n3 + 4 = 7\n7 * 2 = 14\n</think>\n<answer>\n14\n</answer>"
+WRONG = "<think>\n3 + 4 = 7\n7 * 2 = 15\n</think>\n<answer>\n15\n</answer>"
+
+
+def _batch():
+    expert = DiscriminatorSample(PROMPT, EXPERT, "expert", problem_id="p0")
+    perturbed = DiscriminatorSample(PROMPT, WRONG, "perturbed", problem_id="p0", first_changed_char=EXPERT.index("14"))
+    policy = DiscriminatorSample(PROMPT, "<think>\n3 * 4 = 12\n</think>\n<answer>\n12\n</answer>", "policy",
+                                 problem_id="p0", correct=False)
+    return [expert], [perturbed, policy]
+
+
+def test_update_takes_k_steps_and_reports_metrics(make_reward_model):
+    disc = Discriminator(make_reward_model(head="linear", head_init_std=0.02),
+                         DiscriminatorConfig(updates_per_step=2, learning_rate=1e-3))
+    metrics = disc.update(*_batch())
+    assert disc.steps_done == 2
+    for key in ("loss", "acc_pos", "acc_neg", "logit_pos_mean", "logit_neg_mean", "grad_norm", "num_pos", "num_neg"):
+        assert key in metrics
+    assert metrics["num_pos"] == 2 and metrics["num_neg"] == 2  # the perturbed trace has both labels
+
+
+def test_bce_training_separates_a_pair(make_reward_model):
+    torch.manual_seed(0)
+    disc = Discriminator(make_reward_model(head="linear", granularity="sparse", head_init_std=0.02),
+                         DiscriminatorConfig(updates_per_step=15, learning_rate=3e-3, max_grad_norm=None))
+    positives, negatives = _batch()
+    disc.update(positives, negatives)
+    expert, wrong, policy = disc.reward_model.score([PROMPT] * 3, [EXPERT, WRONG, negatives[1].completion])
+    assert expert.sequence_score > max(wrong.sequence_score, policy.sequence_score)
+
+
+def test_replay_buffer_is_used(make_reward_model):
+    disc = Discriminator(make_reward_model(head="linear"),
+                         DiscriminatorConfig(updates_per_step=1, replay_buffer_size=3, replay_batch_size=1))
+    for _ in range(3):
+        disc.update(*_batch())
+    assert len(disc.replay.positives) == 3 and len(disc.replay.negatives) == 3  # capacity per class
+
+
+def _head_grads(make_reward_model, penalty):
+    torch.manual_seed(0)
+    model = make_reward_model(head="linear", head_init_std=0.05)
+    disc = Discriminator(model, DiscriminatorConfig(loss="wgan", gradient_penalty=penalty, updates_per_step=1,
+                                                    max_grad_norm=None))
+    torch.manual_seed(1)
+    metrics = disc.update(*_batch())
+    return [p.grad.clone() for p in model.head_parameters()], metrics
+
+
+def test_wgan_gradient_penalty_is_really_applied(make_reward_model):
+    without, _ = _head_grads(make_reward_model, 0.0)
+    with_penalty, metrics = _head_grads(make_reward_model, 10.0)
+    assert metrics["gradient_penalty"] > 0
+    assert any(not torch.allclose(a, b) for a, b in zip(without, with_penalty))
+
+
+def test_bradley_terry_pairs_negatives_with_the_expert_of_their_problem(make_reward_model):
+    disc = Discriminator(make_reward_model(head="linear", head_init_std=0.02),
+                         DiscriminatorConfig(loss="bradley_terry", updates_per_step=1, pairwise_margin=0.5))
+    metrics = disc.update(*_batch())
+    assert metrics["num_neg"] == 2 and metrics["loss"] > 0
+    orphan = DiscriminatorSample(PROMPT, WRONG, "policy", problem_id="other")
+    with pytest.raises(ValueError, match="pair"):
+        disc.update([], [orphan])
+
+
+def test_gold_answers_are_used_only_with_the_flag(make_reward_model):
+    positives, negatives = _batch()
+    negatives[1].correct = True
+    model = make_reward_model(head="linear")
+    assert Discriminator(model, DiscriminatorConfig(updates_per_step=1)).update(positives, negatives)["num_pos"] == 2
+    flagged = DiscriminatorConfig(updates_per_step=1, relabel_correct_samples=True)
+    assert Discriminator(model, flagged).update(positives, negatives)["num_pos"] == 3
+
+
+def test_refusals(make_reward_model, tmp_path):
+    with pytest.raises(ValueError, match="wgan needs reward.head=linear"):
+        Discriminator(make_reward_model(head="log_ratio"), DiscriminatorConfig(loss="wgan"))
+    with pytest.raises(ValueError, match="built with form 'gail'"):
+        Discriminator(make_reward_model(head="linear"), DiscriminatorConfig(form="airl"))
+    airl_model = make_reward_model(head="linear", form="airl")
+    with pytest.raises(ValueError, match="tokenizer hash"):
+        Discriminator(airl_model, DiscriminatorConfig(form="airl"))
+    with pytest.raises(ValueError, match="share a tokenizer"):
+        Discriminator(airl_model, DiscriminatorConfig(form="airl"), policy_tokenizer_hash="0" * 64)
+
+
+def test_airl_uses_the_policy_logprobs_of_the_same_tokens(make_reward_model):
+    model = make_reward_model(head="linear", form="airl", head_init_std=0.02)
+    seen = []
+
+    def policy_logprobs(prompts, completions):
+        seen.extend(completions)
+        return [[-1.0] * 200 for _ in completions]
+
+    disc = Discriminator(model, DiscriminatorConfig(form="airl", updates_per_step=1),
+                         policy_tokenizer_hash=model.tokenizer_hash, policy_logprobs=policy_logprobs)
+    metrics = disc.update(*_batch())
+    assert len(seen) == 3 and metrics["grad_norm"] > 0
+    short = Discriminator(model, DiscriminatorConfig(form="airl", updates_per_step=1),
+                          policy_tokenizer_hash=model.tokenizer_hash,
+                          policy_logprobs=lambda p, c: [[-1.0] * 3 for _ in c])
+    with pytest.raises(ValueError, match="tokenizations differ"):
+        short.update(*_batch())
+    rewards = disc.policy_rewards([PROMPT], [EXPERT])[0]
+    assert len(rewards.rewards) == len(rewards.scores)

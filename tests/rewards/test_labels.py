@@ -1,0 +1,43 @@
+"""Label positions: prefix labels of perturbed traces, `last` for policy samples, verifier-free default."""
+
+import pytest
+
+from reasoning_irl.rewards.labels import DiscriminatorSample, position_labels
+
+OFFSETS = [(i, i + 1) for i in range(10)]  # one token per character
+POSITIONS = [1, 4, 7, 9]
+
+
+def test_expert_positive_everywhere_and_each_sequence_counts_once():
+    indices, labels, weights = position_labels(DiscriminatorSample("p", "x" * 10, "expert"), POSITIONS, OFFSETS)
+    assert indices == [0, 1, 2, 3] and labels == [1.0] * 4 and sum(weights) == pytest.approx(1.0)
+
+
+def test_perturbed_positive_before_the_first_changed_token_negative_from_it():
+    sample = DiscriminatorSample("p", "x" * 10, "perturbed", first_changed_char=4)
+    _, labels, _ = position_labels(sample, POSITIONS, OFFSETS)
+    assert labels == [1.0, 0.0, 0.0, 0.0]  # position 4 holds the change: negative
+    sample = DiscriminatorSample("p", "x" * 10, "perturbed", first_changed_char=5)
+    assert position_labels(sample, POSITIONS, OFFSETS)[1] == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_policy_samples_prefix_or_last():
+    sample = DiscriminatorSample("p", "x" * 10, "policy")
+    assert position_labels(sample, POSITIONS, OFFSETS, "prefix")[1] == [0.0] * 4
+    indices, labels, weights = position_labels(sample, POSITIONS, OFFSETS, "last")
+    assert (indices, labels, weights) == ([3], [0.0], [1.0])
+
+
+def test_gold_answers_change_labels_only_when_asked():
+    correct = DiscriminatorSample("p", "x" * 10, "policy", correct=True)
+    assert position_labels(correct, POSITIONS, OFFSETS)[1] == [0.0] * 4  # verifier-free default
+    assert position_labels(correct, POSITIONS, OFFSETS, relabel_correct_samples=True)[1] == [1.0] * 4
+    with pytest.raises(ValueError, match="correctness"):
+        position_labels(DiscriminatorSample("p", "x", "policy"), [0], [(0, 1)], relabel_correct_samples=True)
+
+
+def test_bad_samples_are_refused():
+    with pytest.raises(ValueError, match="first_changed_char"):
+        DiscriminatorSample("p", "x", "perturbed")
+    with pytest.raises(ValueError, match="kind"):
+        DiscriminatorSample("p", "x", "negative")

@@ -1,0 +1,89 @@
+"""Perturbations: they change the text (or say they did not), report where, and are reproducible."""
+
+import random
+import re
+
+import pytest
+
+from reasoning_irl.rewards.perturbations import PERTURBATIONS, perturb, perturb_traces
+from reasoning_irl.text.format import extract_answer, segment_steps
+
+TRACE = "<think>\n7 + 5 = 12\n12 * 3 = 36\n36 - 4 = 32\n</think>\n<answer>\n32\n</answer>"
+MATH = ["flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reasoning"]
+
+
+def _check_report(result):
+    assert result.changed and result.text != result.original
+    c = result.first_changed_char
+    assert result.text[:c] == result.original[:c] and result.text[c:c + 1] != result.original[c:c + 1]
+    steps = segment_steps(result.text)
+    assert steps[result.first_changed_step].end > c
+    assert result.first_changed_step == 0 or steps[result.first_changed_step - 1].end <= c
+
+
+@pytest.mark.parametrize("name", MATH)
+def test_math_perturbations_change_the_trace_and_report_where(name):
+    for seed in range(20):
+        _check_report(perturb(TRACE, name, random.Random(seed)))
+
+
+def test_flip_operator_makes_exactly_one_step_false_and_keeps_numbers():
+    for seed in range(30):
+        result = perturb(TRACE, "flip_operator", random.Random(seed))
+        lines = [s.text for s in segment_steps(result.text)[:-1]]
+        assert re.sub(r"[-+*/]", "?", "\n".join(lines)) == re.sub(r"[-+*/]", "?", "\n".join(
+            s.text for s in segment_steps(TRACE)[:-1]))
+        false = []
+        for i, line in enumerate(lines):
+            a, op, b, c = re.fullmatch(r"(\d+) (\S) (\d+) = (\d+)", line).groups()
+            value = {"+": int(a) + int(b), "-": int(a) - int(b), "*": int(a) * int(b), "/": int(a) / int(b)}[op]
+            if value != int(c):
+                false.append(i)
+        assert false == [result.first_changed_step]
+
+
+def test_flip_operator_ignores_hyphens_and_negative_numbers():
+    text = "<think>\nwell-known fact\n-3 apples\n</think>\n<answer>\n-3\n</answer>"
+    result = perturb(text, "flip_operator", random.Random(0))
+    assert not result.changed and result.first_changed_char is None and result.first_changed_step is None
+
+
+def test_answer_perturbations_move_the_answer_only():
+    assert extract_answer(perturb(TRACE, "nearby_answer", random.Random(0)).text) in {"31", "33"}
+    decimal = TRACE.replace("<answer>\n32\n", "<answer>\n3.25\n")
+    assert extract_answer(perturb(decimal, "nearby_answer", random.Random(0)).text) in {"3.24", "3.26"}
+    yes = TRACE.replace("<answer>\n32\n", "<answer>\nYes\n")
+    assert extract_answer(perturb(yes, "nearby_answer", random.Random(0)).text) == "No"
+    for seed in range(10):
+        result = perturb(TRACE, "answer_from_reasoning", random.Random(seed))
+        assert extract_answer(result.text) in {"7", "5", "12", "3", "36", "4"}
+        assert result.first_changed_step == 3  # the answer block
+
+
+def test_distractor_answer_uses_the_task_options():
+    meta = {"distractors": ["A. red", "C. blue"], "distractor_letters": ["A", "C"]}
+    text = "<think>\nsky\n</think>\n<answer>\nB. green\n</answer>"
+    assert extract_answer(perturb(text, "distractor_answer", random.Random(1), meta).text) in meta["distractors"]
+    bare = text.replace("B. green", "B")
+    assert extract_answer(perturb(bare, "distractor_answer", random.Random(1), meta).text) in {"A", "C"}
+    assert not perturb(text, "distractor_answer", random.Random(1), {}).changed  # no options: dropped
+
+
+def test_batches_are_per_trace_reproducible_and_drop_unchanged_results():
+    traces = [TRACE.replace("7 + 5 = 12", f"7 + {k} = {7 + k}") for k in range(1, 13)]
+    first = perturb_traces(traces, MATH, seed=3)
+    assert first == perturb_traces(traces, MATH, seed=3)
+    assert first != perturb_traces(traces, MATH, seed=4)
+    assert len({p.name for _, p in first}) > 1  # chosen per trace, not once for the whole batch
+    # a trace that no perturbation in the list can change is dropped
+    kept = perturb_traces(["<think>\nno numbers here\n</think>"], ["flip_operator", "nearby_answer"], seed=0)
+    assert kept == []
+    # one trace's perturbation does not depend on the other traces in the batch
+    others = [TRACE] * 5 + [traces[5]] + [TRACE] * 6
+    assert dict(perturb_traces(others, MATH, seed=3))[5] == dict(first)[5]
+
+
+def test_unknown_names_are_errors():
+    assert set(MATH) < set(PERTURBATIONS)
+    with pytest.raises(ValueError, match="unknown perturbation"):
+        perturb(TRACE, "shuffle", random.Random(0))

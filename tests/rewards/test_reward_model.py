@@ -1,0 +1,149 @@
+"""The reward model on the tiny backbone: positions, scores vs rewards, batching, save/load, bad input."""
+
+import pytest
+import torch
+
+from reasoning_irl.config.reward import DiscriminatorConfig
+from reasoning_irl.models.encoding import encode
+from reasoning_irl.rewards import Discriminator, DiscriminatorSample, load_reward_model
+from reasoning_irl.rewards.heads import token_logprobs
+
+COMPLETION = "<think>\n3 + 4 = 7\n7 * 2 = 14\n</think>\n<answer>\n14\n</answer>"
+PROMPT = [{"role": "user", "content": "Start with 3. Add 4. Multiply by 2. What is the result?"}]
+
+
+def _perturb_weights(model, scale=0.05, seed=0):
+    """Move every trainable weight (π_ψ, LoRA, head) so the model differs from its initialisation."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.backbone.parameters():
+            if p.requires_grad:
+                p.add_(scale * torch.randn(p.shape, generator=generator))
+
+
+@pytest.fixture(scope="module")
+def log_ratio_model(make_reward_model):
+    model = make_reward_model(head="log_ratio", granularity="step", beta=0.5)
+    _perturb_weights(model)
+    return model
+
+
+def test_log_ratio_scores_are_beta_times_cumulative_log_ratio_over_completion_tokens(log_ratio_model):
+    model = log_ratio_model
+    scored = model.score([PROMPT], [COMPLETION])[0]
+    encoded = encode(model.tokenizer, PROMPT, COMPLETION)
+    ids = torch.tensor([encoded.input_ids])
+    with torch.no_grad():
+        trained = model.backbone(input_ids=ids).logits[0]
+        reference = model.reference(input_ids=ids).logits[0]
+    p = encoded.prompt_length
+    targets = ids[0, p:]
+    ratio = token_logprobs(trained[p - 1:-1], targets) - token_logprobs(reference[p - 1:-1], targets)
+    b = float(model.head("bias"))
+    q = 0.5 * torch.cumsum(ratio, 0) + b  # prompt tokens never enter
+    assert scored.token_indices[-1] == encoded.completion_length - 1
+    assert torch.allclose(torch.tensor(scored.scores), q[scored.token_indices], atol=1e-5)
+    # rewards are increments: exactly β × the segment's log-ratio sum; they add up to the last score
+    # (b belongs to the first segment)
+    starts = [0] + [t + 1 for t in scored.token_indices[:-1]]
+    for k, (reward, start, end) in enumerate(zip(scored.rewards, starts, scored.token_indices)):
+        assert reward == pytest.approx(0.5 * float(ratio[start:end + 1].sum()) + (b if k == 0 else 0.0), abs=1e-5)
+    assert sum(scored.rewards) == pytest.approx(scored.sequence_score, abs=1e-5)
+    assert scored.aggregation == "last"
+    tokens = scored.token_rewards()
+    assert len(tokens) == encoded.completion_length and sum(v != 0 for v in tokens) <= len(scored.positions)
+    # steps: the think lines and the answer block, each closed by its own scored position
+    assert [s.text for s in scored.steps] == ["3 + 4 = 7", "7 * 2 = 14", "<answer>\n14\n</answer>"]
+    assert [s.score for s in scored.steps] == scored.scores[:3]
+    assert scored.positions[-1].token == model.tokenizer.eos_token
+
+
+def test_padding_side_and_batching_do_not_change_scores(log_ratio_model):
+    model = log_ratio_model
+    completions = [COMPLETION, "<think>\n1 + 1 = 2\n</think>\n<answer>\n2\n</answer>", COMPLETION * 2]
+    alone = [model.score([PROMPT], [c])[0].scores for c in completions]
+    for side in ("left", "right"):
+        model.padding_side = side
+        batched = model.score([PROMPT] * 3, completions, micro_batch_size=3)
+        for one, many in zip(alone, batched):
+            assert torch.allclose(torch.tensor(one), torch.tensor(many.scores), atol=1e-5)
+    model.padding_side = "left"
+
+
+@pytest.mark.parametrize("granularity,expected", [("sparse", 1), ("step", 4), ("dense", None), ("interval", None)])
+def test_each_granularity_scores_its_positions(make_reward_model, granularity, expected):
+    model = make_reward_model(head="linear", granularity=granularity, interval_tokens=5)
+    scored = model.score([PROMPT], [COMPLETION])[0]
+    length = scored.num_completion_tokens
+    indices = scored.token_indices
+    if granularity == "dense":
+        assert indices == list(range(length))
+    elif granularity == "interval":
+        assert indices == sorted(set(range(4, length, 5)) | {length - 1})
+    else:
+        assert len(indices) == expected and indices[-1] == length - 1
+    assert scored.granularity == granularity
+
+
+@pytest.mark.parametrize("head,lora_rank,form", [("linear", 4, "airl"), ("log_ratio", None, "gail"),
+                                                 ("log_ratio", 4, "gail")])
+def test_save_then_load_gives_identical_scores(make_reward_model, tmp_path, head, lora_rank, form):
+    model = make_reward_model(head=head, lora_rank=lora_rank, head_init_std=0.02, form=form)
+    cfg = DiscriminatorConfig(updates_per_step=2, learning_rate=1e-2, form=form)
+    disc = Discriminator(model, cfg, policy_tokenizer_hash=model.tokenizer_hash,
+                         policy_logprobs=lambda prompts, completions: [[-0.5] * 100 for _ in completions])
+    expert = DiscriminatorSample(PROMPT, COMPLETION, "expert")
+    negative = DiscriminatorSample(PROMPT, COMPLETION.replace("14\n</answer>", "15\n</answer>"), "policy")
+    before = model.score([PROMPT], [negative.completion])[0].scores
+    disc.update([expert], [negative])
+    after = model.score([PROMPT, PROMPT], [COMPLETION, negative.completion])
+    assert after[1].scores != before  # training moved the scores (the head included)
+    model.save_pretrained(tmp_path / "rm")
+    loaded = load_reward_model(tmp_path / "rm")
+    again = loaded.score([PROMPT, PROMPT], [COMPLETION, negative.completion])
+    for a, b in zip(after, again):
+        assert a.scores == b.scores and a.rewards == b.rewards
+    saved = (tmp_path / "rm" / "reward_config.json").read_text()
+    for key in ('"head"', '"granularity"', '"beta"', '"tokenizer_hash"', '"form"'):
+        assert key in saved
+    assert (tmp_path / "rm" / ("adapter_model.safetensors" if lora_rank else "model.safetensors")).is_file()
+
+
+def test_awkward_inputs_have_documented_handling(log_ratio_model):
+    model = log_ratio_model
+    empty, untagged = model.score([PROMPT, PROMPT], ["", "3 + 4 = 7\n7 * 2 = 14"])
+    assert empty.token_indices == [0] and empty.steps == [] and empty.num_completion_tokens == 1  # the EOS
+    assert [s.text for s in untagged.steps] == ["3 + 4 = 7", "7 * 2 = 14"]
+    assert len(untagged.positions) == 3 and all(s.score is not None for s in untagged.steps)
+    full = model.score([PROMPT], [COMPLETION])[0]
+    prompt_length = len(encode(model.tokenizer, PROMPT, COMPLETION).input_ids) - full.num_completion_tokens
+    model.max_length = prompt_length + 8
+    try:
+        cut = model.score([PROMPT], [COMPLETION])[0]
+    finally:
+        model.max_length = None
+    assert cut.truncated and not full.truncated
+    assert cut.num_completion_tokens == 8 and cut.token_indices[-1] == 7
+    assert cut.steps[-1].score is None  # the answer block was cut off
+
+
+def test_no_token_and_wrong_granularity_are_errors(make_reward_model, tmp_path):
+    model = make_reward_model(head="linear", granularity="step", append_eos=False)
+    with pytest.raises(ValueError, match="no token to score"):
+        model.score([PROMPT], [""])
+    with pytest.raises(ValueError, match="trained with reward.granularity='step'"):
+        model.score([PROMPT], [COMPLETION], granularity="dense")
+    model.save_pretrained(tmp_path / "rm")
+    with pytest.raises(ValueError, match="cannot score 'sparse'"):
+        load_reward_model(tmp_path / "rm", granularity="sparse")
+
+
+def test_linear_sum_scores_are_prefix_sums_of_the_linear_head(make_reward_model):
+    torch.manual_seed(3)
+    linear = make_reward_model(head="linear", granularity="dense", head_init_std=0.05)
+    torch.manual_seed(3)
+    summed = make_reward_model(head="linear_sum", granularity="dense", head_init_std=0.05)
+    per_token = torch.tensor(linear.score([PROMPT], [COMPLETION])[0].scores)
+    scored = summed.score([PROMPT], [COMPLETION])[0]
+    assert torch.allclose(torch.tensor(scored.scores), torch.cumsum(per_token, 0), atol=1e-4)
+    assert torch.allclose(torch.tensor(scored.rewards), per_token, atol=1e-4)  # rewards: the per-token terms
