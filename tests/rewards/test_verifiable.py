@@ -31,3 +31,11 @@ def test_trl_wrappers_read_the_problem_column():
     assert correct([GOOD, "no"], problem_id=["p", "p"]) == [2.0, 0.0]
     with pytest.raises(ValueError, match="unknown verifiable reward"):
         trl_reward_functions(["length"], Task(), {})
+
+
+def test_strict_format_needs_exactly_one_of_each_tag():
+    from reasoning_irl.rewards.verifiable import is_strict_format
+
+    assert is_strict_format("<think>\n1 + 1 = 2\n</think>\n<answer>\n2\n</answer>")
+    assert not is_strict_format("<think>a</think><answer>1</answer><answer>2</answer>")
+    assert not is_strict_format("<think>a<think>b</think><answer>1</answer>")

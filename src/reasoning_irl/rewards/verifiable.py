@@ -41,8 +41,11 @@ def soft_format_reward(completion: str) -> float:
 
 
 def is_strict_format(completion: str) -> bool:
-    """The stripped text is exactly a think block, optional whitespace, and an answer block."""
-    return _STRICT.fullmatch(completion.strip()) is not None
+    """The stripped text is exactly one think block, optional whitespace, and one answer block."""
+    text = completion.strip()
+    if any(text.count(tag) != 1 for tag in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)):
+        return False
+    return _STRICT.fullmatch(text) is not None
 
 
 def strict_format_reward(completion: str) -> float:
@@ -76,7 +79,12 @@ def trl_reward_functions(names: Sequence[str], task: Any, records_by_id: dict[st
                 return [_score(_text(c)) for c in completions]
         elif name == "correctness":
             def function(completions: Sequence[Any], problem_id: Sequence[str], **_: Any) -> list[float]:
-                return [correctness_reward(_text(c), records_by_id[p], task) for c, p in zip(completions, problem_id)]
+                unknown = [p for p in problem_id if p not in records_by_id]
+                if unknown:
+                    raise KeyError(f"problem_id {unknown[0]!r} is not among the training records; the dataset "
+                                   "and the records passed to trl_reward_functions must come from the same task split")
+                return [correctness_reward(_text(c), records_by_id[p], task)
+                        for c, p in zip(completions, problem_id, strict=True)]
         else:
             raise ValueError(f"unknown verifiable reward {name!r}; use {', '.join([*FORMAT_REWARDS, 'correctness'])}")
         function.__name__ = name
