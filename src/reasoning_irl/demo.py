@@ -1,20 +1,34 @@
 """``make demo``: the whole method on the embedded default (arith task, tiny model, CPU).
 
-    python -m reasoning_irl.demo
+    python -m reasoning_irl.demo                      # SFT warm start → AIRL → evaluation → figures
+    python -m reasoning_irl.demo --problems 50        # a smaller evaluation
 
-Stages: build the tiny model and tokenizer locally, generate the arith data and show a problem with
-its expert trace and how the trace is split into steps and tokens.
+Stages:
+1. build the tiny model and tokenizer locally, generate the arith data, show a trace as steps/tokens;
+2. ``train_irl.py`` with its defaults: a short SFT warm start, then AIRL (discriminator + policy);
+3. ``evaluate.py`` on validation (fits the score aggregation, the localisation threshold and Platt
+   scaling — nothing is fitted on test), then on test with that calibration: reranking, calibration
+   and localisation of the policy's natural errors;
+4. figures, tables and an HTML report of the run.
 """
 
 from __future__ import annotations
 
+import argparse
 import time
+from pathlib import Path
 
+from hydra import compose, initialize_config_dir
+
+from reasoning_irl.cli import to_schema
 from reasoning_irl.config.model import ModelConfig
+from reasoning_irl.config.schema import TrainIRLConfig
 from reasoning_irl.config.task import TaskConfig
 from reasoning_irl.models import encode, load_tokenizer, tiny_model_path
 from reasoning_irl.tasks import get_task
 from reasoning_irl.text import segment_steps
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def preview_data(task_cfg: TaskConfig, model_cfg: ModelConfig) -> None:
@@ -32,12 +46,64 @@ def preview_data(task_cfg: TaskConfig, model_cfg: ModelConfig) -> None:
     print(f"\nprompt tokens: {sample.prompt_length}, completion tokens: {sample.completion_length}")
 
 
-def main() -> None:
-    start = time.perf_counter()
-    task_cfg, model_cfg = TaskConfig(name="arith"), ModelConfig()
-    print(f"tiny model: {tiny_model_path(model_cfg)}")
-    preview_data(task_cfg, model_cfg)
-    print(f"\ndemo finished in {time.perf_counter() - start:.1f} s")
+def train(output_root: Path, seed: int) -> Path:
+    """``python train_irl.py`` with the embedded defaults; returns the run folder."""
+    from reasoning_irl.trainers.airl import train_irl
+
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose(config_name="train_irl", overrides=[f"output_root={output_root}", f"seed={seed}"])
+    return train_irl(to_schema(cfg, TrainIRLConfig))
+
+
+def evaluate(run_dir: Path, problems: int, seed: int) -> dict:
+    """Fit on validation, then evaluate the run's ``best`` checkpoint on test with that calibration."""
+    from reasoning_irl.eval.modes import build_config, run_evaluation
+
+    # Policy log-probs too: the policy's own confidence is the baseline the learned reward must beat.
+    common = {"eval.run_dir": str(run_dir), "eval.checkpoint": "best", "eval.max_problems": problems,
+              "eval.compute_policy_log_probs": True, "seed": seed}
+    run_evaluation(build_config({**common, "eval.fit_on": "validation"}))
+    calibration = run_dir / "best" / "eval" / "generate_arith_validation" / "calibration.json"
+    return run_evaluation(build_config({**common, "eval.calibration_path": str(calibration)}))
+
+
+def plot(run_dir: Path, output_root: Path) -> Path:
+    from reasoning_irl.plots.main import render
+
+    runs = [{"label": "AIRL (demo)", "method": "airl", "granularity": "step", "form": "gail",
+             "task": "arith", "run": str(run_dir)}]
+    return render(runs, output_root / "figures", workers=2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output-root", type=Path, default=Path("outputs/demo"))
+    parser.add_argument("--problems", type=int, default=100, help="validation and test problems evaluated")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    timings, start = {}, time.perf_counter()
+
+    print("== 1. data and tiny model")
+    preview_data(TaskConfig(name="arith"), ModelConfig())
+    timings["data"] = time.perf_counter() - start
+
+    print("\n== 2. SFT warm start, then AIRL (python train_irl.py)")
+    run_dir = train(args.output_root, args.seed)
+    timings["train"] = time.perf_counter() - start - sum(timings.values())
+
+    print(f"\n== 3. evaluation of {run_dir}/best on {args.problems} validation + {args.problems} test problems")
+    from reasoning_irl.eval.report import summarise
+
+    metrics = evaluate(run_dir, args.problems, args.seed)
+    timings["evaluate"] = time.perf_counter() - start - sum(timings.values())
+
+    print("\n== 4. figures and report")
+    report = plot(run_dir, args.output_root)
+    timings["plots"] = time.perf_counter() - start - sum(timings.values())
+
+    print("\n" + summarise(metrics))
+    print(f"\nrun folder: {run_dir}\nevaluation: {run_dir}/best/eval/generate_arith/metrics.json\nreport:     {report}")
+    print("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + f"; total {sum(timings.values()):.0f} s")
 
 
 if __name__ == "__main__":

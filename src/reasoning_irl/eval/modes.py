@@ -30,7 +30,7 @@ from reasoning_irl.eval.samples import (
     iter_problems,
     iter_rows,
 )
-from reasoning_irl.io import atomic_write_json
+from reasoning_irl.io import DataFileError, atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,9 @@ def resolve_split(cfg: Any) -> str:
 
 def default_output_dir(cfg: Any, mode: str) -> Path:
     name = f"{mode}_{cfg.task.name}"
+    split = resolve_split(cfg)
+    if split != "test":  # a validation (fitting) run must not overwrite the test run's outputs
+        name = f"{name}_{split}"
     if cfg.eval.output_dir:
         return Path(cfg.eval.output_dir)
     if cfg.eval.run_dir:
@@ -180,6 +183,7 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
     mode, split = steps["mode"], steps["split"]
     calibration = load_calibration(cfg.eval.calibration_path)
     out_dir = default_output_dir(cfg, mode)
+    check_writable(out_dir)
     from reasoning_irl.tasks import get_task
 
     task = get_task(cfg.task)
@@ -202,6 +206,9 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
         for problem in problems:
             for row in processor.process(problem):
                 writer.write(row)
+        if writer.rows == 0:
+            source = f"eval.pregenerated_jsonl_path={path}" if steps["pregenerated"] else f"task {cfg.task.name!r} {split}"
+            raise DataFileError(f"nothing to evaluate: {source} holds no rows; check the file (or eval.max_problems)")
         timings["process"] = time.time() - started - timings["load_models"]
         metrics = _metrics(cfg, steps, processor, calibration)
         metrics["inputs"] = processor.describe_inputs(path, out_dir)
@@ -235,6 +242,21 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
     )
     log.info("evaluation written to %s", out_dir)
     return metrics
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before any work when ``out_dir`` cannot be created or written (earlier results stay as they are)."""
+    import tempfile
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as err:
+        raise OSError(
+            f"eval.output_dir={str(out_dir)!r} cannot be written ({err.strerror or err}); "
+            "set eval.output_dir to a writable folder"
+        ) from None
 
 
 def _metrics(
