@@ -13,11 +13,12 @@ from omegaconf import DictConfig
 from reasoning_irl.cli import to_schema
 from reasoning_irl.config.schema import EvaluateConfig
 from reasoning_irl.eval.modes import run_evaluation
+from reasoning_irl.eval.report import summarise
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    run_evaluation(to_schema(cfg, EvaluateConfig))
+    print(summarise(run_evaluation(to_schema(cfg, EvaluateConfig))))
 
 
 if __name__ == "__main__":
