@@ -1,8 +1,8 @@
 """environment.yaml (conda, GPU machines) pins exactly what pyproject.toml pins."""
 
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reasoning_irl.faults import fault_point
 from reasoning_irl.io import DataFileError, read_jsonl
 from reasoning_irl.text.format import render_steps
 from reasoning_irl.text.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
@@ -281,17 +282,48 @@ def iter_problems(
         yield finish(current)
 
 
+def discard_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Delete temporary files of ``path`` left by killed evaluations; return them.
+
+    An evaluation killed mid-file leaves ``.<name>.<pid>.<random>.tmp``; a rerun starts from scratch
+    (it does not resume from the partial file) and removes such files whose process no longer runs.
+    Files of a live process (another evaluation writing there right now) are left alone.
+    """
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class SampleWriter:
     """Write ``samples.jsonl`` rows incrementally into a temporary file; ``commit`` renames it into place.
 
     Used as a context manager: an exception removes the temporary file, so a failed evaluation leaves
-    no half-written output (and an older ``samples.jsonl`` untouched).
+    no half-written output (and an older ``samples.jsonl`` untouched). A process killed outright leaves its
+    temporary file behind; the next writer of the same path discards it (:func:`discard_stale_temps`):
+    a rerun restarts the evaluation from scratch and writes the same rows.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        discard_stale_temps(self.path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp", dir=self.path.parent)
         self.tmp = Path(tmp)
         umask = os.umask(0)
         os.umask(umask)
@@ -307,6 +339,7 @@ class SampleWriter:
                 f"sample row {self.rows} ({row.get('problem_id')!r}) holds NaN/inf: {err}"
             ) from None
         self.rows += 1
+        fault_point("eval_write")  # deterministic fault injection (reasoning_irl.faults); no-op when unset
 
     def commit(self) -> Path:
         self.handle.flush()

@@ -160,12 +160,21 @@ def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
     return value
 
 
+def _folder_name(value: Any, where: str) -> None:
+    """A name meant to stay inside its parent folder (checkpoint, eval folder): one path component."""
+    if value is not None and (value in ("", ".", "..") or "/" in value or "\\" in value):
+        raise SpecError(f"{where}={value!r} must be a single folder name inside the run folder (such as "
+                        "'best'), not a path")
+
+
 def _parse_run(data: Any, where: str) -> RunSpec:
     data = _check_keys(data, RunSpec, where)
     _required(data, ("label", "method", "task", "run"), where)
     for key in ("label", "task", "run", "name", "checkpoint", "eval", "backbone"):
         if data.get(key) is not None:
             _check_scalar(data[key], str, f"{where}.{key}")
+    for key in ("checkpoint", "eval"):
+        _folder_name(data.get(key), f"{where}.{key}")
     method = _choice(data["method"], METHODS, f"{where}.method")
     if method == "airl":
         _required(data, ("granularity", "form"), f"{where} (method airl)")
@@ -215,6 +224,7 @@ def parse_spec(data: Any, *, base_dir: str | Path = ".", source: str = "<spec>",
     for key in ("output_root", "checkpoint", "title", "axes", "transfer_root"):
         if key in data:
             _check_scalar(data[key], str, f"{source}: {key}")
+    _folder_name(data.get("checkpoint"), f"{source}: checkpoint")
     runs = tuple(_parse_run(r, f"{source}: runs[{i}]") for i, r in enumerate(_parse_list(data["runs"], f"{source}: runs")))
     if not runs:
         raise SpecError(f"{source}: runs is empty; list at least one run")

@@ -33,7 +33,9 @@ from typing import Any
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from reasoning_irl import distributed
 from reasoning_irl.config.reward import DiscriminatorConfig
+from reasoning_irl.faults import fault_point
 from reasoning_irl.rewards.labels import DiscriminatorSample, position_labels
 from reasoning_irl.rewards.losses import (
     balanced_coefficients,
@@ -149,7 +151,9 @@ class Discriminator:
         if cfg.loss == "wgan" and cfg.gradient_penalty > 0:
             stats["gradient_penalty"] = self._gradient_penalty(samples, prepared)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        distributed.average_gradients(params)  # several processes: keep the replicas equal (no-op for one)
         grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm else math.inf)
+        fault_point("disc_update")  # deterministic fault injection (reasoning_irl.faults); no-op when unset
         self.optimizer.step()
         self.steps_done += 1
         stats["grad_norm"] = float(grad_norm)

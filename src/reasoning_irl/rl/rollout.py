@@ -19,6 +19,7 @@ from torch import nn
 from transformers import GenerationConfig, PreTrainedTokenizerBase
 
 from reasoning_irl.config.sampling import SamplingConfig
+from reasoning_irl.faults import fault_point
 
 
 @dataclass
@@ -125,6 +126,7 @@ def _generate_hf(
         chunk = prompt_ids[start : start + batch_prompts]
         input_ids, attention_mask = _left_pad(chunk, pad_token_id)
         input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
+        fault_point("generate")  # deterministic fault injection (reasoning_irl.faults); no-op when unset
         output = model.generate(
             input_ids=input_ids,
             attention_mask=attention_mask,

@@ -47,6 +47,7 @@ from typing import Any
 
 import torch
 
+from reasoning_irl import distributed
 from reasoning_irl.config.model import FROM_POLICY, TINY
 from reasoning_irl.models import apply_lora, collate, encode, encode_prompt, load_causal_lm, load_tokenizer
 from reasoning_irl.models.loading import tokenizer_hash
@@ -87,9 +88,12 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
     training, sampling = cfg.training, cfg.sampling
     warmup, total = training.reward_warmup_steps, training.reward_warmup_steps + training.max_steps
     torch.manual_seed(cfg.seed)
+    distributed.init()  # several processes (accelerate launch / torchrun): docs/CLUSTER.md §2; else a no-op
     run = Run.open(cfg, run_dir, total_steps=total)
     with run:
-        clean_incomplete(run.dir)
+        if run.is_main:  # only the main process writes the run folder
+            clean_incomplete(run.dir)
+        distributed.barrier()
         resume_from = resolve_resume(training.resume, run.dir)
         device = _device(cfg.device)
 
@@ -128,22 +132,26 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
             metrics["validation_auroc"] = reward_auroc(discriminator, validation_experts, validation_perturbed)
             if selection.is_better(metrics):
                 selection.record(step, metrics[selection.metric])
-                save_selected(run.dir, "best", "policy", policy, tokenizer=tokenizer, step=step,
-                              metric=selection.metric, value=metrics[selection.metric])
+                if run.is_main:
+                    save_selected(run.dir, "best", "policy", policy, tokenizer=tokenizer, step=step,
+                                  metric=selection.metric, value=metrics[selection.metric])
             auroc = metrics["validation_auroc"]
             if math.isfinite(auroc) and (best_reward["value"] is None or auroc > best_reward["value"]):
                 best_reward.update(step=step, value=auroc)
-                save_selected(run.dir, "best", "reward_model", discriminator.reward_model, step=step,
-                              metric="validation_auroc", value=auroc)
+                if run.is_main:
+                    save_selected(run.dir, "best", "reward_model", discriminator.reward_model, step=step,
+                                  metric="validation_auroc", value=auroc)
             return metrics
 
         def checkpoint(step: int) -> None:
             state = {"discriminator": _discriminator_state(discriminator), "selection": selection.state(),
                      "best_reward": dict(best_reward), "monitor": monitor.state_dict(),
                      "policy_path": str(policy_path)}
-            save_checkpoint(step_dir(run.dir, step), step=step, policy=_WithTokenizer(policy, tokenizer),
-                            reward_model=discriminator.reward_model, optimizer=optimizer, scheduler=scheduler,
-                            state=state)
+            if run.is_main:
+                save_checkpoint(step_dir(run.dir, step), step=step, policy=_WithTokenizer(policy, tokenizer),
+                                reward_model=discriminator.reward_model, optimizer=optimizer, scheduler=scheduler,
+                                state=state)
+            distributed.barrier()
 
         start = 0
         if resume_from is not None:
@@ -160,9 +168,10 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
         stopped = False
         for step in range(start + 1, total + 1):
             records = [train[i] for i in _batch_indices(len(train), training.batch_prompts, step, cfg.seed)]
+            records = distributed.shard(records)  # this process's whole prompts (all of them with one process)
             prompts = [prompt_ids.setdefault(r.problem_id, encode_prompt(tokenizer, r.prompt)) for r in records]
             with run.timer("generate"):
-                rollouts = generate_rollouts(policy, tokenizer, prompts, sampling, seed=_seed(cfg.seed, step, "rollout"))
+                rollouts = generate_rollouts(policy, tokenizer, prompts, sampling, seed=_seed(cfg.seed, step, f"rollout{distributed.rank() or ''}"))
             rollout_records = [records[i] for i in rollouts.prompt_index]
             metrics: dict[str, float] = {"phase_warmup": float(step <= warmup), **_rollout_stats(rollouts)}
 
@@ -170,7 +179,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
             if step <= warmup or not training.freeze_reward_after_warmup:
                 positives, negatives = _discriminator_batch(discriminator, task, records, rollout_records, rollouts,
                                                             relabel=cfg.discriminator.relabel_correct_samples,
-                                                            seed=_seed(cfg.seed, step, "perturb"))
+                                                            seed=_seed(cfg.seed, step, f"perturb{distributed.rank() or ''}"))
                 with run.timer("discriminator"):
                     stats = discriminator.update(positives, negatives)
                 metrics.update({f"discriminator_{k}": v for k, v in stats.items()})
@@ -210,6 +219,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
                 for problem in problems:
                     log.warning("step %d: possible collapse: %s", step, problem)
                 stopped = bool(problems) and training.stop_on_collapse
+                stopped = distributed.mean_over_ranks(float(stopped)) > 0  # all processes stop together
 
             last = step == total or stopped
             if last or (training.eval_every and step % training.eval_every == 0):
@@ -224,9 +234,13 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
                 break
 
         final_step = step if total > start else start
-        save_selected(run.dir, "final", "policy", policy, tokenizer=tokenizer, step=final_step)
-        save_selected(run.dir, "final", "reward_model", discriminator.reward_model, step=final_step)
-        if training.checkpoint_every and not step_dir(run.dir, final_step).exists():
+        if run.is_main:
+            save_selected(run.dir, "final", "policy", policy, tokenizer=tokenizer, step=final_step)
+            save_selected(run.dir, "final", "reward_model", discriminator.reward_model, step=final_step)
+        # Every process decides before any of them can write it (checkpoint() ends with a barrier).
+        write_last = bool(training.checkpoint_every) and not step_dir(run.dir, final_step).exists()
+        distributed.barrier()
+        if write_last:
             checkpoint(final_step)
     return run.dir
 
@@ -247,6 +261,10 @@ def _warm_start(cfg: Any, run_dir: Path) -> str:
     """The policy to start from: ``model.policy`` itself, or for ``tiny`` a short SFT run of our own."""
     if cfg.model.policy != TINY or cfg.training.warm_start_steps == 0:
         return cfg.model.policy
+    if distributed.world_size() > 1:
+        raise ValueError("the built-in SFT warm start (model.policy=tiny, training.warm_start_steps > 0) does not run "
+                         "under several processes: run train_sft.py first and pass "
+                         "model.policy=<sft run>/best/policy, or set training.warm_start_steps=0")
     from reasoning_irl.config.schema import TrainSFTConfig
     from reasoning_irl.config.training import SFTTrainingConfig
     from reasoning_irl.trainers.sft import train_sft

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from reasoning_irl import distributed
 from reasoning_irl.config.algo import AlgoConfig
 from reasoning_irl.models.encoding import encode
 from reasoning_irl.rl.logprobs import completion_logprobs
@@ -111,8 +112,10 @@ def policy_update(
     advantages = advantages.to(device)
     mask = batch.completion_block(batch.completion_mask).float()  # (N, C)
     rows = [slice(i, i + micro_batch_size) for i in range(0, mask.shape[0], micro_batch_size)]
-    counts = {"num_sequences": mask.shape[0], "num_tokens": int(mask.sum()),
-              "max_completion_length": max_completion_length, "num_micro_batches": len(rows)}
+    # Several processes: each holds whole prompts of the global batch; the normalisers are global and the
+    # gradients are summed below, so every rank takes the single-process step (reasoning_irl.distributed).
+    counts = distributed.global_counts({"num_sequences": mask.shape[0], "num_tokens": int(mask.sum()),
+                                        "max_completion_length": max_completion_length, "num_micro_batches": len(rows)})
 
     def logprobs_of(micro: PolicyBatch, model_call) -> torch.Tensor:
         return micro.completion_block(model_call(micro.input_ids, micro.attention_mask, micro.completion_mask))
@@ -143,6 +146,7 @@ def policy_update(
             totals["clip_fraction"] += float((token.clipped.float() * mask[r]).sum()) / tokens
             if token.kl is not None:
                 totals["kl"] += float((token.kl * mask[r]).sum()) / tokens
+        distributed.sum_gradients(params)
         totals["grad_norm"] += float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm)) / iterations
         optimizer.step()
     return totals

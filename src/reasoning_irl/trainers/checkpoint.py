@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from reasoning_irl.faults import fault_point
 from reasoning_irl.io import atomic_write_json
 
 CHECKPOINTS = "checkpoints"
@@ -342,6 +343,7 @@ def save_checkpoint(
         loop["scheduler"] = scheduler.state_dict()
     if save_rng:
         loop["rng"] = rng_state()
+    fault_point("checkpoint_write")  # deterministic fault injection (reasoning_irl.faults); no-op when unset
     write_state(tmp, loop)
     return commit_dir(tmp, directory)
 
