@@ -16,3 +16,37 @@ os.environ.setdefault("REASONING_IRL_CACHE", os.path.join(os.path.dirname(os.pat
 import torch  # noqa: E402
 
 torch.set_num_threads(2)
+
+
+# Offline data files (../shared/data or $REASONING_IRL_DATA): skipped with the reason when absent,
+# a failure under CI=true, where the data tests must run.
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from reasoning_irl.io import data_root  # noqa: E402
+
+
+def require_data_file(relative: str) -> Path:
+    """The offline data file ``relative``; skip the test (with the reason) when it is absent.
+
+    Under ``CI=true`` a missing file is a failure: CI must run the data tests.
+    """
+    root = data_root()
+    path = root / relative if root is not None else None
+    if path is None or not path.is_file():
+        reason = (
+            f"offline data file {relative!r} not found under {root or '../shared/data'} "
+            "(set REASONING_IRL_DATA to the shared data folder)"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}; CI=true requires the data files")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_file() -> Callable[[str], Path]:
+    """``data_file("gsm8k/test.jsonl")`` → its path, or skip / fail as :func:`require_data_file`."""
+    return require_data_file

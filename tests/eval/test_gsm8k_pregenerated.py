@@ -1,31 +1,19 @@
 """A pregenerated file of real GSM8K completions gives exactly the pass@k its construction implies (no model)."""
 
 import json
-import os
 from math import comb
 
 import numpy as np
 import pytest
 
 from reasoning_irl.eval.modes import build_config, run_evaluation
-from reasoning_irl.io import data_root
 from reasoning_irl.tasks.gsm8k import parse_solution
 from reasoning_irl.text.format import format_completion
 from reasoning_irl.text.prompts import build_messages
 
 
-def _require(relative):
-    root = data_root()
-    if root is None or not (root / relative).is_file():
-        message = f"offline data file {relative} not found (set REASONING_IRL_DATA or place ../shared/data)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return root / relative
-
-
-def test_pass_at_k_matches_the_construction(tmp_path, monkeypatch):
-    source = _require("gsm8k/test.jsonl")
+def test_pass_at_k_matches_the_construction(tmp_path, monkeypatch, data_file):
+    source = data_file("gsm8k/test.jsonl")
     n, problems = 6, 40
     rows, n_correct = [], []
     with source.open() as handle:

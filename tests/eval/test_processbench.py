@@ -1,25 +1,13 @@
 """ProcessBench: F1 by its definition, labels round-tripping through our step spans, oracle F1 = 1, end to end."""
 
 import json
-import os
 
 import pytest
 
 from reasoning_irl.eval.localise import MethodSignal, Trace, localisation_metrics, reward_signals
 from reasoning_irl.eval.modes import build_config, run_evaluation
 from reasoning_irl.eval.samples import iter_rows
-from reasoning_irl.io import data_root
 from reasoning_irl.text.format import render_steps, segment_steps
-
-
-def _require(relative):
-    root = data_root()
-    if root is None or not (root / relative).is_file():
-        message = f"offline data file {relative} not found (set REASONING_IRL_DATA or place ../shared/data)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return root / relative
 
 
 def _metrics(traces):
@@ -47,13 +35,13 @@ def test_f1_equals_its_definition_on_a_crafted_set():
     assert pb["f1"]["mean"] == pytest.approx(2 * acc_error * acc_correct / (acc_error + acc_correct))
 
 
-def _processbench_rows():
-    path = _require("processbench/gsm8k.json")
+def _processbench_rows(data_file):
+    path = data_file("processbench/gsm8k.json")
     return path, json.loads(path.read_text())
 
 
-def test_labels_round_trip_through_our_step_spans():
-    path, items = _processbench_rows()
+def test_labels_round_trip_through_our_step_spans(data_file):
+    path, items = _processbench_rows(data_file)
     assert len(items) == 400
     samples = list(iter_rows(path))
     for item, sample in zip(items, samples):
@@ -67,8 +55,8 @@ def test_labels_round_trip_through_our_step_spans():
             assert again[label].text == item["steps"][label]
 
 
-def test_an_oracle_scorer_gets_f1_one():
-    _, items = _processbench_rows()
+def test_an_oracle_scorer_gets_f1_one(data_file):
+    _, items = _processbench_rows(data_file)
     traces = []
     for i, item in enumerate(items):
         n, label = len(item["steps"]), item["label"]
@@ -85,8 +73,8 @@ def test_an_oracle_scorer_gets_f1_one():
     assert methods["reward"]["step_hit"]["1"]["chance"] < 0.5
 
 
-def test_localisation_end_to_end_with_the_tiny_reward_model(tmp_path):
-    path, _ = _processbench_rows()
+def test_localisation_end_to_end_with_the_tiny_reward_model(tmp_path, data_file):
+    path, _ = _processbench_rows(data_file)
     cfg = build_config(
         {
             "eval.mode": "localisation",

@@ -2,37 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
-
-from reasoning_irl.io import data_root
-
-
-def require_data_file(relative: str) -> Path:
-    """The offline data file ``relative``; skip the test (with the reason) when it is absent.
-
-    Under ``CI=true`` a missing file is a failure: CI must run the data tests.
-    """
-    root = data_root()
-    path = root / relative if root is not None else None
-    if path is None or not path.is_file():
-        reason = (
-            f"offline data file {relative!r} not found under {root or '../shared/data'} "
-            "(set REASONING_IRL_DATA to the shared data folder)"
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires the data files")
-        pytest.skip(reason)
-    return path
-
-
-@pytest.fixture(scope="session")
-def data_file() -> Callable[[str], Path]:
-    """``data_file("gsm8k/test.jsonl")`` → its path, or skip / fail as :func:`require_data_file`."""
-    return require_data_file
 
 
 @pytest.fixture
