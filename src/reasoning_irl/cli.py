@@ -28,7 +28,3 @@ def to_schema(cfg: DictConfig, schema: type[T]) -> T:
         reason = str(err).splitlines()[0]
         raise SystemExit(f"config error{where}: {reason}; `--cfg job` prints the valid keys") from None
 
-
-def not_implemented(entry: str, issue: str) -> None:
-    """Say clearly that an entry point has no body yet, instead of pretending to run."""
-    raise SystemExit(f"{entry}: not implemented yet ({issue}); `python {entry} --cfg job` prints the composed config")
