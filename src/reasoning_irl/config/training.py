@@ -19,6 +19,18 @@ LR_SCHEDULERS = ("constant", "linear", "cosine")
 VERIFIABLE_REWARDS = ("tag_count", "soft_format", "strict_format", "correctness")
 
 
+def _check_shared(cfg: IRLTrainingConfig | _TRLTrainingConfig) -> None:
+    """The checks every trainer's ``training`` section shares (selection, schedule, resume)."""
+    if cfg.select_by not in SELECT_BY:
+        raise ValueError(f"training.select_by={cfg.select_by!r}; use one of {', '.join(SELECT_BY)}")
+    if cfg.lr_scheduler not in LR_SCHEDULERS:
+        raise ValueError(f"training.lr_scheduler={cfg.lr_scheduler!r}; use one of {', '.join(LR_SCHEDULERS)}")
+    if not 0.0 <= cfg.warmup_ratio < 1.0:
+        raise ValueError(f"training.warmup_ratio={cfg.warmup_ratio} must be in [0, 1)")
+    if not cfg.resume:
+        raise ValueError("training.resume is empty; use auto, never, or a checkpoints/step-N path")
+
+
 @dataclass
 class OptimConfig:
     #: Policy learning rate (3e-5 was stable for a 1M-parameter policy; 1e-4 degraded it).
@@ -82,12 +94,7 @@ class IRLTrainingConfig(OptimConfig):
     bf16: bool = False
 
     def __post_init__(self) -> None:
-        if self.select_by not in SELECT_BY:
-            raise ValueError(f"training.select_by={self.select_by!r}; use one of {', '.join(SELECT_BY)}")
-        if self.lr_scheduler not in LR_SCHEDULERS:
-            raise ValueError(
-                f"training.lr_scheduler={self.lr_scheduler!r}; use one of {', '.join(LR_SCHEDULERS)}"
-            )
+        _check_shared(self)
         for key in (
             "batch_prompts",
             "micro_batch_size",
@@ -104,10 +111,6 @@ class IRLTrainingConfig(OptimConfig):
             raise ValueError(
                 "training.max_steps and training.reward_warmup_steps are both 0: nothing to train"
             )
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"training.warmup_ratio={self.warmup_ratio} must be in [0, 1)")
-        if not self.resume:
-            raise ValueError("training.resume is empty; use auto, never, or a checkpoints/step-N path")
 
 
 @dataclass
@@ -139,12 +142,7 @@ class _TRLTrainingConfig(OptimConfig):
     bf16: bool = False
 
     def __post_init__(self) -> None:
-        if self.select_by not in SELECT_BY:
-            raise ValueError(f"training.select_by={self.select_by!r}; use one of {', '.join(SELECT_BY)}")
-        if self.lr_scheduler not in LR_SCHEDULERS:
-            raise ValueError(
-                f"training.lr_scheduler={self.lr_scheduler!r}; use one of {', '.join(LR_SCHEDULERS)}"
-            )
+        _check_shared(self)
         for key in ("max_steps", "gradient_accumulation_steps", "eval_problems"):
             if getattr(self, key) < 1:
                 raise ValueError(f"training.{key}={getattr(self, key)} must be >= 1")
@@ -153,10 +151,6 @@ class _TRLTrainingConfig(OptimConfig):
                 raise ValueError(f"training.{key}={getattr(self, key)} must be >= 0 (0 = only the last step)")
         if self.keep_checkpoints is not None and self.keep_checkpoints < 1:
             raise ValueError(f"training.keep_checkpoints={self.keep_checkpoints}; use None (all) or >= 1")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"training.warmup_ratio={self.warmup_ratio} must be in [0, 1)")
-        if not self.resume:
-            raise ValueError("training.resume is empty; use auto, never, or a checkpoints/step-N path")
 
 
 @dataclass
