@@ -7,7 +7,8 @@ For each size it writes a synthetic prompt-major JSONL (``--samples`` per proble
 per row, a correct answer in one sample out of three), evaluates it with ``evaluate.py``'s library call
 (``eval.mode=pregenerated_policy``, no model) in a fresh child process, and records the child's peak
 resident memory (``ru_maxrss``) and time. The largest file is also evaluated in ``--pieces`` equal
-parts (whole problems each); the per-piece means, weighted by problems, must equal the whole's.
+parts (whole problems each); the per-piece means of every per-problem metric (pass@k, maj@k, oracle@N,
+best-of-N success of every selector), weighted by problems, must equal the whole's.
 Result: ``bench/results/eval_memory.json``.
 """
 
@@ -35,7 +36,11 @@ m = run_evaluation(build_config({
     "eval.split": "test", "eval.bootstrap_resamples": 20, "eval.ks": [1, 4], "eval.best_of_ns": [1, 4],
     "eval.reward_aggregation": "last",
 }))
-print(json.dumps({"seconds": time.perf_counter() - start,
+means = {f"{key}@{k}": v["mean"] for key in ("pass_at_k", "maj_at_k", "oracle_at_n")
+         for k, v in m[key].items() if "mean" in v}
+means.update({f"best_of_n.{name}@{N}/{k}": v["mean"] for name, e in m["best_of_n"]["selectors"].items()
+              if e["available"] for N, by_k in e["success"].items() for k, v in by_k.items()})
+print(json.dumps({"seconds": time.perf_counter() - start, "means": means,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "n_problems": m["n_problems"], "n_samples": m["n_samples"],
                   "pass_at_1": m["pass_at_k"]["1"]["mean"],
@@ -86,6 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
             path = tmp / f"rows-{rows}.jsonl"
             write_rows(path, 0, problems, args.samples)
             measured = evaluate(path, tmp / f"out-{rows}", data_dir)
+            means = measured.pop("means")  # kept for the largest file only
             measured.update(rows=problems * args.samples, file_mb=round(path.stat().st_size / 2**20, 1))
             result["sizes"].append(measured)
             print(json.dumps(measured), flush=True)
@@ -97,18 +103,21 @@ def main(argv: list[str] | None = None) -> dict:
             path = tmp / f"piece-{i}.jsonl"
             write_rows(path, bounds[i], bounds[i + 1] - bounds[i], args.samples)
             parts.append(evaluate(path, tmp / f"out-piece-{i}", data_dir))
-        weighted = {key: sum(p[key] * p["n_problems"] for p in parts) / problems
-                    for key in ("pass_at_1", "reward_best_of_4")}
+        weighted = {key: sum(p["means"][key] * p["n_problems"] for p in parts) / problems for key in means}
         result["pieces"] = {
-            "pieces": args.pieces, "n_samples": sum(p["n_samples"] for p in parts), "weighted": weighted,
-            "whole": {k: largest[k] for k in weighted},
-            "max_abs_difference": max(abs(weighted[k] - largest[k]) for k in weighted),
+            "pieces": args.pieces, "n_samples": sum(p["n_samples"] for p in parts),
+            "n_metrics_compared": len(means),
+            "weighted": {k: weighted[k] for k in ("pass_at_k@1", "best_of_n.reward@4/1")},
+            "whole": {k: means[k] for k in ("pass_at_k@1", "best_of_n.reward@4/1")},
+            "max_abs_difference": max(abs(weighted[k] - means[k]) for k in means),
             "peak_rss_mb": [round(p["peak_rss_mb"], 1) for p in parts],
         }
     small, large = result["sizes"][0], result["sizes"][-1]
     result["growth"] = {"rows_ratio": large["rows"] / small["rows"],
                         "peak_rss_ratio": round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
-                        "peak_rss_delta_mb": round(large["peak_rss_mb"] - small["peak_rss_mb"], 1)}
+                        "peak_rss_delta_mb": round(large["peak_rss_mb"] - small["peak_rss_mb"], 1),
+                        "bytes_per_row": round((large["peak_rss_mb"] - small["peak_rss_mb"]) * 2**20
+                                               / (large["rows"] - small["rows"]))}
     result["written"] = time.strftime("%Y-%m-%d")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -189,6 +189,38 @@ def test_killed_evaluation_rerun_gives_the_same_files(tmp_path):
     assert not list(out.glob(".samples.jsonl.*.tmp"))  # the stale partial file was discarded
 
 
+def _generate_overrides(policy: str, out: Path) -> list[str]:
+    """eval.mode=generate on 12 arith test problems × 4 samples, 4 prompts per generate call (3 calls)."""
+    return ["eval.mode=generate", f"model.policy={policy}", "device=cpu", "eval.max_problems=12",
+            "sampling.n_samples=4", "sampling.max_new_tokens=24", "eval.batch_size=16", f"eval.output_dir={out}",
+            "eval.split=test", "eval.bootstrap_resamples=50", "eval.ks=[1,2]", "task.arith_num_train=64",
+            "task.arith_num_validation=8", "task.arith_num_test=12", f"output_root={out.parent}",
+            "logging.progress_bar=false"]
+
+
+def test_killed_generate_evaluation_rerun_gives_the_same_files(tmp_path):
+    """evaluate.py in eval.mode=generate (the policy samples) killed at row 20 of 48, in its second generate
+    call, leaves the earlier results in place; the rerun writes byte-identical samples.jsonl and metrics.json."""
+    policy = str(warm_started_policy())
+    out = tmp_path / "out"
+
+    def run(name: str, fault: str | None) -> int:
+        return _start("evaluate.py", _generate_overrides(policy, out), fault, tmp_path / f"{name}.txt").wait(240)
+
+    assert run("ref", None) == 0, (tmp_path / "ref.txt").read_text()[-3000:]
+    reference = {name: (out / name).read_bytes() for name in ("samples.jsonl", "metrics.json")}
+    assert len(reference["samples.jsonl"].splitlines()) == 48
+    assert run("kill", "eval_write:20") == -signal.SIGKILL, (tmp_path / "kill.txt").read_text()[-3000:]
+    assert "SIGKILL at eval_write" in (tmp_path / "kill.txt").read_text()
+    assert {name: (out / name).read_bytes() for name in reference} == reference  # earlier results intact
+    assert len(list(out.glob(".samples.jsonl.*.tmp"))) == 1
+    (out / "samples.jsonl").unlink()
+    (out / "metrics.json").unlink()
+    assert run("rerun", None) == 0, (tmp_path / "rerun.txt").read_text()[-3000:]
+    assert {name: (out / name).read_bytes() for name in reference} == reference  # no row lost or duplicated
+    assert not list(out.glob(".samples.jsonl.*.tmp"))  # the stale partial file was discarded
+
+
 def test_run_folders_hold_no_pickle_and_resumed_without_allow_pickle(irl_runs):
     """Security (issue 8 §4): the resumes above ran with model.allow_pickle=false (the default); nothing in
     any run folder is a pickle."""

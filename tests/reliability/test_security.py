@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +119,24 @@ def test_plot_spec_relative_paths_resolve_inside_the_spec_folder(tmp_path):
                        "output_root": "figs"}, base_dir=tmp_path)
     assert spec.resolve(spec.runs[0].run) == tmp_path / "runs" / "sft"
     assert spec.resolve(spec.output_root).parent == tmp_path
+
+
+@pytest.mark.parametrize("value", ["../other-run/best", "/etc", "best/../../x", "..", ".", "C:/x", "a//b"])
+def test_eval_checkpoint_cannot_escape_the_run_folder(value):
+    from reasoning_irl.eval.modes import build_config
+
+    message = rf"eval\.checkpoint={re.escape(repr(value))} would leave the run folder .*best, final or checkpoints/step-N"
+    with pytest.raises(ValueError, match=message):
+        build_config({"eval.run_dir": "runs/x", "eval.checkpoint": value})
+    for name in ("best", "final", "checkpoints/step-4"):  # the names a run folder holds
+        assert build_config({"eval.run_dir": "runs/x", "eval.checkpoint": name}).eval.checkpoint == name
+
+
+def test_evaluate_refuses_an_escaping_checkpoint_before_any_work(tmp_path):
+    run = tmp_path / "run"
+    done = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), f"eval.run_dir={run}",
+                           "eval.checkpoint=../../outside", f"output_root={tmp_path}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode != 0
+    assert "eval.checkpoint='../../outside' would leave the run folder" in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path.parent / "outside").exists() and not run.exists()

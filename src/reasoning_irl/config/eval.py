@@ -52,6 +52,12 @@ class EvalConfig:
     bootstrap_resamples: int = 1000
 
     def __post_init__(self) -> None:
+        parts = self.checkpoint.replace("\\", "/").split("/")  # absolute, drive, "..", "." or "a//b": refused
+        if parts[0] == "" or ":" in self.checkpoint or any(x in ("", ".", "..") for x in parts):
+            raise ValueError(
+                f"eval.checkpoint={self.checkpoint!r} would leave the run folder (eval.run_dir): use a "
+                "checkpoint name inside it, e.g. best, final or checkpoints/step-N"
+            )
         if self.split is not None and self.split not in ("train", "validation", "test"):
             raise ValueError(f"eval.split={self.split!r}; use train, validation or test")
         if self.reward_aggregation is not None and self.reward_aggregation not in (

@@ -219,7 +219,7 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
                 "task": cfg.task.name,
                 "mode": mode,
                 "input": path,
-                "n_problems": len(processor.results),
+                "n_problems": processor.n_problems,
                 "n_traces": len(processor.traces),
             }
             calibration_out = fit_calibration(
@@ -283,12 +283,11 @@ def _metrics(
         },
         "calibration_source": None if calibration is None else str(ev.calibration_path),
     }
-    graded = [p for p in processor.results if p.correct is not None]
-    if graded:
+    if len(processor.results):  # the graded problems
         platt = {k: v for k, v in ((calibration or {}).get("platt") or {}).items() if "a" in v}
         out.update(
             sample_metrics(
-                graded,
+                processor.results,
                 ks=ev.ks,
                 Ns=ev.best_of_ns,
                 aggregation=processor.aggregation,

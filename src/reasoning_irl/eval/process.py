@@ -1,8 +1,9 @@
 """Per-problem work of an evaluation: models, grading, scoring, output rows and the numbers metrics keep.
 
 :class:`Models` loads only what the plan needs (nothing at all for a grade-only pregenerated run).
-:class:`ProblemProcessor` turns one :class:`~.samples.Problem` into ``samples.jsonl`` rows and keeps a
-:class:`~.report.ProblemResult` and localisation :class:`~.localise.Trace` objects (numbers, no text).
+:class:`ProblemProcessor` turns one :class:`~.samples.Problem` into ``samples.jsonl`` rows and keeps, for the
+metrics, a graded problem's numbers in :class:`~.report.Results` (compact columns, no text, no object per
+sample) and localisation :class:`~.localise.Trace` objects.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from reasoning_irl.eval.localise import (
     reward_signals,
     step_of_token,
 )
-from reasoning_irl.eval.report import REWARD_AGGREGATIONS, ProblemResult
+from reasoning_irl.eval.report import REWARD_AGGREGATIONS, Results
 from reasoning_irl.eval.samples import Problem, SampleIn
 from reasoning_irl.eval.scoring import PolicyScorer, RewardScorer, aggregates
 from reasoning_irl.tasks.base import Record
@@ -128,7 +129,7 @@ class ProblemProcessor:
         self, cfg: Any, task: Any, split: str, models: Models, steps: dict[str, Any], calibration: dict | None
     ) -> None:
         self.cfg, self.task, self.split, self.models, self.steps = cfg, task, split, models, steps
-        self.results: list[ProblemResult] = []
+        self.results = Results(cfg.eval.ks)  # the graded problems
         self.traces: list[Trace] = []
         self.n_problems = self.n_samples = self.n_excluded_traces = 0
         self._records: dict[str, Record] | None = None
@@ -220,26 +221,24 @@ class ProblemProcessor:
             votes.append(None if key is None else f"{key}\u0000{ok}")
         policy = self._policy(samples)
         rewards = self._rewards(samples)
-        result = ProblemResult(
-            problem.problem_id, correct if gradeable else None, votes, [len(s.completion) for s in samples]
-        )
+        scores: dict[str, list[float]] = {}  # selector → one value per sample (report.SELECTORS)
         if policy is not None:
-            result.scores["policy_mean_logprob"] = [sum(p.logprobs) / max(1, len(p.logprobs)) for p in policy]
+            scores["policy_mean_logprob"] = [sum(p.logprobs) / max(1, len(p.logprobs)) for p in policy]
         elif all(s.policy_logprobs for s in samples):
-            result.scores["policy_mean_logprob"] = [
+            scores["policy_mean_logprob"] = [
                 sum(s.policy_logprobs) / len(s.policy_logprobs) for s in samples
             ]
         aggs = None
         if rewards is not None:
             aggs = [aggregates(r, self.cfg.eval.discount) for r, _ in rewards]
             for name in REWARD_AGGREGATIONS:
-                result.scores[f"reward_{name}"] = [a[name] for a in aggs]
+                scores[f"reward_{name}"] = [a[name] for a in aggs]
         elif all(s.sequence_score is not None for s in samples):  # scores carried by the input file
             for name in REWARD_AGGREGATIONS:
                 values = [(s.reward.get("aggregates") or {}).get(name) for s in samples]
                 if all(v is not None for v in values):
-                    result.scores[f"reward_{name}"] = values
-            result.scores.setdefault(f"reward_{self.aggregation}", [s.sequence_score for s in samples])
+                    scores[f"reward_{name}"] = values
+            scores.setdefault(f"reward_{self.aggregation}", [s.sequence_score for s in samples])
             self.missing.pop("reward", None)
         for i, (s, row) in enumerate(zip(samples, rows)):
             self._enrich(
@@ -249,7 +248,8 @@ class ProblemProcessor:
                 None if rewards is None else rewards[i],
                 None if rewards is None else aggs[i],
             )
-        self.results.append(result)
+        if gradeable:
+            self.results.add(correct, votes, [len(s.completion) for s in samples], scores)
         return rows
 
     def _policy(self, samples: list[SampleIn]):

@@ -1,15 +1,19 @@
 """From per-problem results to ``metrics.json``: pass@k, maj@k, oracle, best-of-N, calibration; ``summarise``.
 
-Evaluation keeps one :class:`ProblemResult` per problem (flags, vote keys, lengths and one value per sample
-for every selector) — never the texts — so metrics need memory linear in the number of samples, not in
-the size of the input file. Every metric comes with a 95% percentile bootstrap interval over problems
+Evaluation keeps the graded problems in :class:`Results`, compact numpy columns and never the texts:
+per problem, as soon as its rows are complete, its number of samples n, correct count c and maj@k
+(k in ``eval.ks``); per sample, only what a metric needs over all samples or for an N known only at the
+end (the smallest n): the correctness flag (bool), the vote group of its answer (int32), its length and
+one float64 value per stored score selector (13 bytes plus 8 per selector, at most 53 per sample), and
+no Python object per sample.
+Every metric comes with a 95% percentile bootstrap interval over problems
 (:mod:`reasoning_irl.eval.bootstrap`; the same seed, hence the same resamples, for every metric).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,16 +46,94 @@ REWARD_AGGREGATIONS = ("last", "mean", "min_step", "discounted")
 CALIBRATED = ("reward", "policy_mean_logprob")
 
 
+class Column:
+    """A growable 1-D numpy array: appends are amortised O(1) (capacity doubles), no object per value."""
+
+    def __init__(self, dtype: Any, capacity: int = 1024) -> None:
+        self._data = np.empty(capacity, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: Any) -> None:
+        values = np.asarray(values, dtype=self._data.dtype).ravel()
+        end = self.size + values.size
+        if end > self._data.size:
+            grown = np.empty(max(end, 2 * self._data.size), dtype=self._data.dtype)
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : end] = values
+        self.size = end
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self.size]
+
+
 @dataclass
 class ProblemResult:
-    problem_id: str
-    correct: list[bool]
-    votes: list[str | None]
-    lengths: list[int]
-    #: selector → one value per sample; a selector missing here is unavailable for this problem.
-    scores: dict[str, list[float]] = field(default_factory=dict)
+    """One graded problem, as views into :class:`Results` (what calibration fitting reads)."""
+
+    correct: np.ndarray
+    #: selector → one value per sample; a selector missing here is unavailable.
+    scores: dict[str, np.ndarray]
 
 
+class Results:
+    """The graded problems of an evaluation, in columns (see the module docstring)."""
+
+    def __init__(self, ks: Sequence[int]) -> None:
+        self.ks = sorted(set(ks))
+        self.n, self.correct_count = Column(np.int64), Column(np.int64)
+        self.maj = {k: Column(np.float64) for k in self.ks}  # maj@k of each problem, NaN for k > n
+        self.correct, self.vote, self.length = Column(bool), Column(np.int32), Column(np.int64)
+        self._scores: dict[str, Column] = {}
+        self.incomplete: set[str] = set()  # selectors some problem lacks: unavailable
+
+    def add(
+        self, correct: Sequence[bool], votes: Sequence[str | None], lengths: Sequence[int], scores: Mapping[str, Any]
+    ) -> None:
+        """Keep one graded problem: its flags, vote keys (None: no answer), lengths and selector scores."""
+        flags = np.asarray(correct, dtype=bool)
+        n = flags.size
+        if not len(self):
+            self._scores = {name: Column(np.float64) for name in scores}
+        else:  # a selector some problem lacks is unavailable for all
+            self.incomplete |= (set(self._scores) | self.incomplete) ^ set(scores)
+            for name in self.incomplete:
+                self._scores.pop(name, None)
+        for name, column in self._scores.items():
+            column.extend(scores[name])
+        for k, column in self.maj.items():
+            column.extend(M.maj_at_k(flags, votes, k)["value"] if k <= n else np.nan)
+        groups: dict[str, int] = {}
+        self.vote.extend([-1 if v is None else groups.setdefault(v, len(groups)) for v in votes])
+        self.n.extend(n)
+        self.correct_count.extend(int(flags.sum()))
+        self.correct.extend(flags)
+        self.length.extend(lengths)
+
+    def __len__(self) -> int:
+        return self.n.size
+
+    @property
+    def bounds(self) -> np.ndarray:
+        """Sample rows of problem i: ``bounds[i]:bounds[i + 1]``."""
+        return np.concatenate([[0], np.cumsum(self.n.values)])
+
+    def scores(self, name: str) -> np.ndarray | None:
+        """Every sample's value of a stored selector (``reward_*``, ``policy_mean_logprob``), None if missing."""
+        column = self._scores.get(name)
+        return None if column is None else column.values
+
+    def __iter__(self) -> Iterator[ProblemResult]:
+        bounds = self.bounds
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            yield ProblemResult(
+                self.correct.values[a:b], {name: c.values[a:b] for name, c in self._scores.items()}
+            )
+
+    def votes(self, a: int, b: int) -> list[int | None]:
+        """Vote groups of rows a:b as ``metrics`` expects answers (None: no answer; equal = same answer)."""
+        return [None if v < 0 else int(v) for v in self.vote.values[a:b]]
 def _ci(values: Any, n_resamples: int, seed: int) -> dict[str, Any]:
     out = bootstrap_ci(np.asarray(values, dtype=float), n_resamples=n_resamples, seed=seed)
     return _compact(out)
@@ -78,37 +160,25 @@ def default_ns(n_min: int) -> list[int]:
     return ns + [n_min]
 
 
-def reward_selector(problem: ProblemResult, aggregation: str) -> list[float] | None:
-    return problem.scores.get(f"reward_{aggregation}")
+ProblemScores = Callable[[int, int], np.ndarray]
 
 
-def selector_table(
-    results: Sequence[ProblemResult], aggregation: str, missing: Mapping[str, str], temperature: float = 1.0
-) -> dict[str, list[np.ndarray] | None]:
-    """Per-problem score arrays of every selector (None: unavailable)."""
-    table: dict[str, list[np.ndarray] | None] = {}
-    for name in SELECTORS:
-        per_problem: list[np.ndarray] = []
-        for p in results:
-            if name == "reward":
-                values = reward_selector(p, aggregation)
-            elif name == "random":
-                values = M.random_scores(len(p.correct))
-            elif name == "shortest":
-                values = M.length_scores(p.lengths)
-            elif name == "majority":
-                values = M.majority_scores(p.votes)
-            elif name == "reward_weighted_majority":
-                base = reward_selector(p, aggregation)
-                values = None if base is None else M.weighted_majority_scores(p.votes, base, temperature)
-            else:
-                values = p.scores.get(name)
-            if values is None:
-                per_problem = None  # type: ignore[assignment]
-                break
-            per_problem.append(np.asarray(values, dtype=float))
-        table[name] = per_problem
-    return table
+def selector_scores(
+    results: Results, name: str, aggregation: str, temperature: float = 1.0
+) -> ProblemScores | None:
+    """``scores(a, b)``: a selector's values on the sample rows a:b of one problem; None: unavailable."""
+    if name == "random":
+        return lambda a, b: M.random_scores(b - a)
+    if name == "shortest":
+        return lambda a, b: M.length_scores(results.length.values[a:b])
+    if name == "majority":
+        return lambda a, b: M.majority_scores(results.votes(a, b))
+    stored = results.scores(f"reward_{aggregation}" if name in ("reward", "reward_weighted_majority") else name)
+    if stored is None:
+        return None
+    if name == "reward_weighted_majority":
+        return lambda a, b: M.weighted_majority_scores(results.votes(a, b), stored[a:b], temperature)
+    return lambda a, b: stored[a:b]
 
 
 def _unavailable(name: str, missing: Mapping[str, str]) -> dict[str, Any]:
@@ -121,8 +191,33 @@ def _unavailable(name: str, missing: Mapping[str, str]) -> dict[str, Any]:
     return {"available": False, "reason": reason}
 
 
+def per_problem(results: Results, value: Callable[[int, int], float]) -> np.ndarray:
+    """``value(a, b)`` of every problem (its sample rows a:b), shape (P,)."""
+    bounds = results.bounds
+    return np.array([value(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])], dtype=float)
+
+
+def best_of_n(results: Results, scores: ProblemScores, Ns: Sequence[int], ks: Sequence[int]) -> dict[str, Any]:
+    """success@k|N of one selector, problem by problem (:func:`metrics.best_of_n_table` of each problem).
+
+    Returns ``{"available": True, "success": {N: {k: per-problem array}}}``, or unavailable (with the
+    first problem whose scores hold NaN, as ``best_of_n_table`` reports it).
+    """
+    flags, bounds = results.correct.values, results.bounds
+    pairs = [(N, k) for N in Ns for k in ks if k <= N]
+    values = {pair: np.empty(len(results)) for pair in pairs}
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        s = scores(int(a), int(b))
+        if np.isnan(np.asarray(s, dtype=float)).any():
+            return {"available": False, "reason": f"scores contain NaN for problem {i}"}
+        success = M.best_of_n_table([flags[a:b]], {"s": [s]}, Ns, ks)["s"]["success"]
+        for N, k in pairs:
+            values[N, k][i] = success[N][k]["per_problem"][0]
+    return {"available": True, "success": {N: {k: values[N, k] for k in ks if k <= N} for N in Ns}}
+
+
 def sample_metrics(
-    results: Sequence[ProblemResult],
+    results: Results,
     *,
     ks: Sequence[int],
     Ns: Sequence[int] | None,
@@ -133,17 +228,17 @@ def sample_metrics(
     seed: int,
     temperature: float = 1.0,
 ) -> dict[str, Any]:
-    """pass@k, maj@k, oracle, best-of-N, reward-weighted pass@k and calibration of sample results."""
-    if not results:
+    """pass@k, maj@k, oracle, best-of-N, reward-weighted pass@k and calibration of the graded problems."""
+    if not len(results):
         raise ValueError("no problems were evaluated: the input is empty (or eval.max_problems=0)")
-    flags = [np.asarray(p.correct, dtype=bool) for p in results]
-    n_min, n_max = min(f.size for f in flags), max(f.size for f in flags)
+    n, c, flags = results.n.values, results.correct_count.values, results.correct.values
+    n_min, n_max = int(n.min()), int(n.max())
     out: dict[str, Any] = {
         "n_problems": len(results),
-        "n_samples": int(sum(f.size for f in flags)),
+        "n_samples": int(n.sum()),
         "samples_per_problem": {"min": n_min, "max": n_max},
-        "accuracy": _num(np.mean(np.concatenate(flags))),
-        "answer_rate": _num(np.mean([v is not None for p in results for v in p.votes])),
+        "accuracy": _num(np.mean(flags)),
+        "answer_rate": _num(np.mean(results.vote.values >= 0)),
     }
     valid_ks = [k for k in ks if k <= n_min]
     skipped = {
@@ -151,41 +246,31 @@ def sample_metrics(
         for k in ks
         if k > n_min
     }
-    out["pass_at_k"] = {
-        **{str(k): _ci(M.pass_at_k_per_problem(flags, k), n_resamples, seed) for k in valid_ks},
-        **skipped,
-    }
-    out["maj_at_k"] = {
-        **{
-            str(k): _ci(M.maj_at_k_per_problem(flags, [p.votes for p in results], k), n_resamples, seed)
-            for k in valid_ks
-        },
-        **skipped,
-    }
+
+    def pass_at(k: int) -> np.ndarray:  # pass@k and oracle@k of each problem, from its n and c
+        return np.array([M.pass_at_k(int(ni), int(ci), k) for ni, ci in zip(n, c)])
+
+    out["pass_at_k"] = {**{str(k): _ci(pass_at(k), n_resamples, seed) for k in valid_ks}, **skipped}
+    out["maj_at_k"] = {**{str(k): _ci(results.maj[k].values, n_resamples, seed) for k in valid_ks}, **skipped}
     Ns = sorted({N for N in (Ns or default_ns(n_min)) if 1 <= N <= n_min}) or [n_min]
-    out["oracle_at_n"] = {str(N): _ci([M.oracle_at_n(f, N) for f in flags], n_resamples, seed) for N in Ns}
-    table = selector_table(results, aggregation, missing, temperature)
+    out["oracle_at_n"] = {str(N): _ci(pass_at(N), n_resamples, seed) for N in Ns}
     best: dict[str, Any] = {}
-    available = {k: v for k, v in table.items() if v is not None}
-    computed = M.best_of_n_table(flags, available, Ns, valid_ks or [1])
     for name, description in SELECTORS.items():
-        if table[name] is None:
-            best[name] = {**_unavailable(name, missing), "description": description}
-            continue
-        entry = computed[name]
-        if not entry["available"]:
-            best[name] = {**entry, "description": description}
+        scores = selector_scores(results, name, aggregation, temperature)
+        entry = None if scores is None else best_of_n(results, scores, Ns, valid_ks or [1])
+        if entry is None or not entry["available"]:
+            best[name] = {**(entry or _unavailable(name, missing)), "description": description}
             continue
         best[name] = {
             "available": True,
             "description": description,
             "success": {
-                str(N): {str(k): _ci(cell["per_problem"], n_resamples, seed) for k, cell in by_k.items()}
+                str(N): {str(k): _ci(values, n_resamples, seed) for k, values in by_k.items()}
                 for N, by_k in entry["success"].items()
             },
         }
     out["best_of_n"] = {"Ns": Ns, "ks": valid_ks or [1], "selectors": best}
-    rewards = table["reward"]
+    rewards = results.scores(f"reward_{aggregation}")
     if rewards is None:
         out["reward_weighted_pass_at_k"] = _unavailable("reward", missing)
     else:
@@ -194,7 +279,10 @@ def sample_metrics(
             "temperature": temperature,
             "values": {
                 str(k): _ci(
-                    [M.reward_weighted_pass_at_k(f, s, k, temperature) for f, s in zip(flags, rewards)],
+                    per_problem(
+                        results,
+                        lambda a, b, k=k: M.reward_weighted_pass_at_k(flags[a:b], rewards[a:b], k, temperature),
+                    ),
                     n_resamples,
                     seed,
                 )
@@ -203,35 +291,44 @@ def sample_metrics(
         }
     out["calibration"] = {
         name: calibration_metrics(
-            flags, table[name], (platt or {}).get(name), n_resamples, seed, _unavailable(name, missing)
+            results,
+            results.scores(f"reward_{aggregation}" if name == "reward" else name),
+            (platt or {}).get(name),
+            n_resamples,
+            seed,
+            _unavailable(name, missing),
         )
         for name in CALIBRATED
     }
     return out
 
 
+def problem_rows(bounds: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The sample rows of problems ``idx`` (with repeats, in order): ``concatenate(arange(bounds[i], bounds[i+1]))``."""
+    starts, sizes = bounds[idx], bounds[idx + 1] - bounds[idx]
+    ends = np.cumsum(sizes)
+    return np.arange(ends[-1]) + np.repeat(starts - (ends - sizes), sizes)
+
+
 def calibration_metrics(
-    flags: Sequence[np.ndarray],
-    scores: Sequence[np.ndarray] | None,
+    results: Results,
+    values: np.ndarray | None,
     platt: Mapping[str, Any] | None,
     n_resamples: int,
     seed: int,
     unavailable: Mapping[str, Any],
 ) -> dict[str, Any]:
     """AUROC, ECE (10 bins) and Brier of σ(score) and of the Platt-scaled score, pooled over samples."""
-    if scores is None:
+    if values is None:
         return dict(unavailable)
-    labels = np.concatenate(flags)
-    values = np.concatenate(scores)
-    bounds = np.cumsum([0] + [f.size for f in flags])
-    ranges = [np.arange(bounds[i], bounds[i + 1]) for i in range(len(flags))]
+    labels, bounds = results.correct.values, results.bounds
 
     def boot(fn) -> dict[str, Any]:
         def stat(idx: np.ndarray) -> float:
-            rows = np.concatenate([ranges[i] for i in idx])
+            rows = problem_rows(bounds, idx)
             return fn(labels[rows], values[rows])
 
-        return _compact(bootstrap_ci_indices(len(flags), stat, n_resamples, seed))
+        return _compact(bootstrap_ci_indices(len(results), stat, n_resamples, seed))
 
     raw = score_to_probability(values)
     out: dict[str, Any] = {"available": True, "n": int(labels.size), "positive_rate": _num(labels.mean())}
