@@ -74,8 +74,7 @@ def test_problems_respect_the_ranges(splits):
             value = apply(value, op, operand)
             assert value == result and 1 <= value <= 99
         assert record.answer == str(value)
-        assert record.prompt[0] == {"role": "system", "content": DEFAULT_SYSTEM_PROMPT}
-        assert record.prompt[1] == {"role": "user", "content": record.question}
+        assert record.prompt == [{"role": "user", "content": record.question}]  # arith: no system prompt
 
 
 def test_expert_trace_format():
@@ -226,10 +225,13 @@ def test_num_demonstrations_keeps_k_targets_on_train_only():
 
 
 def test_max_problems_and_system_prompt():
-    task = get_task(TaskConfig(name="arith", max_problems=7, system_prompt=""))
+    task = get_task(TaskConfig(name="arith", max_problems=7, system_prompt="Be brief."))
     records = task.load("validation")
     assert len(records) == 7
-    assert records[0].prompt == [{"role": "user", "content": records[0].question}]
+    assert records[0].prompt == [{"role": "system", "content": "Be brief."},
+                                 {"role": "user", "content": records[0].question}]
+    default = get_task(TaskConfig(name="arith", max_problems=1, system_prompt=DEFAULT_SYSTEM_PROMPT)).load("test")
+    assert default[0].prompt[0] == {"role": "system", "content": DEFAULT_SYSTEM_PROMPT}
 
 
 def test_impossible_request_is_a_clear_error():

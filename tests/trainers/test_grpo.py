@@ -42,7 +42,7 @@ def warm_policy(tmp_path_factory) -> str:
     cfg.logging.wandb_mode, cfg.logging.progress_bar = "disabled", False
     t = cfg.training
     t.max_steps, t.batch_size, t.learning_rate, t.checkpoint_every, t.eval_every = 10, 8, 3e-3, 0, 0
-    t.eval_problems, t.eval_generate = 8, False
+    t.eval_problems, t.eval_generate, t.lr_scheduler = 8, False, "constant"
     return str(train_sft(cfg) / "final" / "policy")
 
 

@@ -39,7 +39,8 @@ class TaskConfig:
     #: Seed of the generated arith problems and of the demonstration order. Independent of the run's
     #: ``seed`` so that several training seeds see the same data.
     seed: int = 0
-    #: System prompt of every problem (None: ``reasoning_irl.text.DEFAULT_SYSTEM_PROMPT``; "" = none).
+    #: System prompt of every problem (None: the task's default — ``reasoning_irl.text.DEFAULT_SYSTEM_PROMPT``,
+    #: or none for ``arith``, see ``tasks.sources.TASK_SYSTEM_PROMPTS``; "" = none).
     system_prompt: str | None = None
 
     # --- arith (synthetic multi-step arithmetic) ---------------------------------------------------

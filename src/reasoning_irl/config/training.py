@@ -68,8 +68,10 @@ class IRLTrainingConfig(OptimConfig):
     freeze_reward_after_warmup: bool = False
     #: SFT steps that ``train_irl`` runs itself when ``model.policy=tiny`` (the embedded default has no
     #: trained policy to start from); 0 = start from the randomly initialised tiny model. Ignored for any
-    #: other ``model.policy``, which is the warm start itself.
-    warm_start_steps: int = 300
+    #: other ``model.policy``, which is the warm start itself. 800 steps (~3 min on 2 cores): greedy
+    #: validation accuracy 75%, NLL 0.035 per token (the former 300 steps, with the 80-token system prompt:
+    #: 17%, 0.20).
+    warm_start_steps: int = 800
     #: Write ``checkpoints/step-N`` every this many steps (0 = only ``final``).
     checkpoint_every: int = 10
     #: Evaluate selection criteria on validation every this many steps (0 = only at the end); the warm
@@ -157,11 +159,15 @@ class _TRLTrainingConfig(OptimConfig):
 class SFTTrainingConfig(_TRLTrainingConfig):
     #: 1e-3 suits the 1M-parameter tiny model trained in full; use ~1e-5 for LoRA on billion-scale models.
     learning_rate: float = 1e-3
-    max_steps: int = 300
+    #: Cosine decay after 3% warm-up: on arith it ends at NLL 0.035 where a constant rate is at 0.058 (600
+    #: steps) — the tiny model's loss drops late, once it attends to the question's numbers.
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.03
+    max_steps: int = 800
     #: Expert traces per micro-batch.
     batch_size: int = 32
-    checkpoint_every: int = 100
-    eval_every: int = 100
+    checkpoint_every: int = 200
+    eval_every: int = 200
 
 
 @dataclass

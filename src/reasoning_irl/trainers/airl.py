@@ -265,20 +265,26 @@ def _warm_start(cfg: Any, run_dir: Path) -> str:
         raise ValueError("the built-in SFT warm start (model.policy=tiny, training.warm_start_steps > 0) does not run "
                          "under several processes: run train_sft.py first and pass "
                          "model.policy=<sft run>/best/policy, or set training.warm_start_steps=0")
-    from reasoning_irl.config.schema import TrainSFTConfig
-    from reasoning_irl.config.training import SFTTrainingConfig
     from reasoning_irl.trainers.sft import train_sft
 
     folder = run_dir / "warm_start"
     if not (folder / "final" / "policy").is_dir():
         log.info("model.policy=tiny: SFT warm start for %d steps into %s", cfg.training.warm_start_steps, folder)
-        sft = TrainSFTConfig(seed=cfg.seed, run_name="warm_start", output_root=str(run_dir), device=cfg.device,
-                             task=cfg.task, model=cfg.model, logging=dataclasses.replace(cfg.logging, wandb_mode="disabled"),
-                             training=SFTTrainingConfig(max_steps=cfg.training.warm_start_steps, checkpoint_every=0,
-                                                        eval_every=0, eval_generate=False, bf16=cfg.training.bf16,
-                                                        eval_problems=cfg.training.eval_problems))
-        train_sft(sft, folder)
+        train_sft(warm_start_config(cfg, run_dir), folder)
     return str(folder / "best" / "policy")
+
+
+def warm_start_config(cfg: Any, output_root: str | Path):
+    """The SFT run (``TrainSFTConfig``) of the built-in warm start: ``training.warm_start_steps`` steps of the SFT
+    baseline's defaults on the same task, model and seed, evaluated (NLL) only at its end."""
+    from reasoning_irl.config.schema import TrainSFTConfig
+    from reasoning_irl.config.training import SFTTrainingConfig
+
+    return TrainSFTConfig(seed=cfg.seed, run_name="warm_start", output_root=str(output_root), device=cfg.device,
+                          task=cfg.task, model=cfg.model, logging=dataclasses.replace(cfg.logging, wandb_mode="disabled"),
+                          training=SFTTrainingConfig(max_steps=cfg.training.warm_start_steps, checkpoint_every=0,
+                                                     eval_every=0, eval_generate=False, bf16=cfg.training.bf16,
+                                                     eval_problems=cfg.training.eval_problems))
 
 
 def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: torch.device) -> Discriminator:
