@@ -9,7 +9,7 @@ from reasoning_irl.rewards.perturbations import PERTURBATIONS, perturb, perturb_
 from reasoning_irl.text.format import extract_answer, segment_steps
 
 TRACE = "<think>\n7 + 5 = 12\n12 * 3 = 36\n36 - 4 = 32\n</think>\n<answer>\n32\n</answer>"
-MATH = ["flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reasoning"]
+MATH = ["flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reasoning", "wrong_result"]
 
 
 def _check_report(result):
@@ -46,6 +46,38 @@ def test_flip_operator_ignores_hyphens_and_negative_numbers():
     text = "<think>\nwell-known fact\n-3 apples\n</think>\n<answer>\n-3\n</answer>"
     result = perturb(text, "flip_operator", random.Random(0))
     assert not result.changed and result.first_changed_char is None and result.first_changed_step is None
+
+
+def test_wrong_result_makes_one_step_false_and_carries_on_from_it():
+    def false_lines(text):
+        out = []
+        for i, line in enumerate(segment_steps(text)[:-1]):
+            a, op, b, c = re.fullmatch(r"(\d+) (\S) (\d+) = (-?\d+)", line.text).groups()
+            out += [i] if eval_op(int(a), op, int(b)) != int(c) else []
+        return out
+
+    seen = set()
+    for seed in range(40):
+        result = perturb(TRACE, "wrong_result", random.Random(seed))
+        _check_report(result)
+        # Exactly the changed step is false; every later step is right given the line before it, and
+        # the answer is the last result: the trace is wrong only where the policy would have erred.
+        assert false_lines(result.text) == [result.first_changed_step]
+        last = segment_steps(result.text)[-2].text.split(" = ")[1]
+        assert extract_answer(result.text) == last
+        seen.add(result.first_changed_step)
+    assert seen == {0, 1, 2}
+    # Chained divisions stay exact (a wrong value that would break one is skipped).
+    trace = "<think>\n9 * 4 = 36\n36 / 4 = 9\n</think>\n<answer>\n9\n</answer>"
+    for seed in range(20):
+        result = perturb(trace, "wrong_result", random.Random(seed))
+        assert false_lines(result.text) == [result.first_changed_step]
+    assert not perturb("<think>\nno numbers here\n</think>\n<answer>\nx\n</answer>", "wrong_result",
+                       random.Random(0)).changed
+
+
+def eval_op(a: int, op: str, b: int) -> float:
+    return {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[op]
 
 
 def test_answer_perturbations_move_the_answer_only():

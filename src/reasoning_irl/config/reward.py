@@ -23,12 +23,14 @@ PERTURBATIONS = (
     "corrupt_numbers",
     "answer_from_reasoning",
     "distractor_answer",
+    "wrong_result",
 )
 
 
 def _default_perturbations() -> list[str]:
-    # The reference code's math list plus "answer with a number from the reasoning" (METHOD.md §1.3).
-    return ["flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reasoning"]
+    # The reference code's math list plus "answer with a number from the reasoning" (METHOD.md §1.3) and
+    # "a wrong result the computation carries on from" (the error a policy makes).
+    return ["flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reasoning", "wrong_result"]
 
 
 def _choice(section: str, key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -128,6 +130,10 @@ class DiscriminatorConfig:
     perturbations: list[str] = field(default_factory=_default_perturbations)
     #: Perturbed copies made of each expert trace per batch (unchanged ones are dropped).
     perturbations_per_expert: int = 1
+    #: Weight of each policy sample relative to a perturbed expert inside the negative class (the classes
+    #: stay balanced). 1 = every negative counts the same, as in the reference code; 0 = experts against
+    #: perturbed experts only (the policy's samples still get rewards, they just do not train the critic).
+    policy_weight: float = 1.0
     #: Move policy samples whose answer is correct to the positives. Uses gold answers, so the method is
     #: no longer verifier-free: off by default (the reference code had it on).
     relabel_correct_samples: bool = False
@@ -149,5 +155,7 @@ class DiscriminatorConfig:
         for key in ("micro_batch_size", "replay_batch_size"):
             if getattr(self, key) <= 0:
                 raise ValueError(f"discriminator.{key}={getattr(self, key)} must be positive")
+        if self.policy_weight < 0:
+            raise ValueError(f"discriminator.policy_weight={self.policy_weight} must be >= 0")
         if self.replay_buffer_size < 0 or self.perturbations_per_expert < 0:
             raise ValueError("discriminator.replay_buffer_size and perturbations_per_expert must be >= 0")

@@ -15,6 +15,11 @@ random generator seeded by (seed, trace index, copy), so a batch is reproducible
   (decimals by ±U(0.5, 2), written with 3 decimals).
 - ``answer_from_reasoning``: the answer becomes another number that appears in the reasoning
   (``nearby_answer`` when there is none).
+- ``wrong_result``: the error a policy makes: in one random reasoning line ``a op b = c``, ``c`` becomes a
+  nearby wrong integer (±1, ±2, ±10 or two digits swapped) and the computation carries on from it — every
+  later line ``c op' d = e`` that starts from the previous result is recomputed, and the answer follows
+  the last result. Candidates that would make a later division inexact are skipped; lines that are not
+  integer equations are left alone (unchanged, dropped, when the trace has none).
 - ``distractor_answer``: multiple choice: the answer becomes a wrong option — a letter from
   ``meta["distractor_letters"]`` when the answer is a bare letter, else a ``"LETTER. text"`` from
   ``meta["distractors"]`` (the task's record meta); unchanged (dropped) when the task has none.
@@ -179,6 +184,49 @@ def corrupt_numbers(text: str, rng: random.Random, meta: Mapping[str, Any]) -> s
     return "".join(pieces) + text[cursor:]
 
 
+def _wrong_values(value: int, rng: random.Random) -> list[int]:
+    """Nearby wrong integers of the same sign, in random order: ±1, ±2, ±10, and the two digits swapped."""
+    digits = str(abs(value))
+    candidates = {value + d for d in (-10, -2, -1, 1, 2, 10)}
+    if len(digits) == 2 and digits[0] != digits[1]:
+        candidates.add(int(digits[::-1]) * (-1 if value < 0 else 1))
+    out = sorted(c for c in candidates if c != value and (c >= 0) == (value >= 0))
+    rng.shuffle(out)
+    return out
+
+
+def wrong_result(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
+    start, end = _reasoning_bounds(text)
+    lines = text[start:end].split("\n")
+    equations = {i: m for i, line in enumerate(lines) if (m := _EQUATION.match(line)) and "." not in line}
+    order = list(equations)
+    rng.shuffle(order)
+    for k in order:
+        m = equations[k]
+        for new in _wrong_values(int(m.group(4)), rng):
+            rewritten = {k: lines[k][: m.start(4)] + str(new) + lines[k][m.end(4):]}
+            old, exact = int(m.group(4)), True
+            for j in range(k + 1, len(lines)):  # carry on from the wrong value, as a policy would
+                n = equations.get(j)
+                if n is None or int(n.group(1)) != old:
+                    continue
+                result = _apply(n.group(2), float(new), float(n.group(3)))
+                if result is None or result != int(result):
+                    exact = False
+                    break
+                rewritten[j] = (f"{lines[j][: n.start(1)]}{new}{lines[j][n.end(1): n.start(4)]}"
+                                f"{int(result)}{lines[j][n.end(4):]}")
+                old, new = int(n.group(4)), int(result)
+            if not exact:
+                continue
+            out = text[:start] + "\n".join(rewritten.get(i, line) for i, line in enumerate(lines)) + text[end:]
+            bounds = _answer_bounds(out)
+            if bounds is not None and out[bounds[0]: bounds[1]] == str(old):
+                out = _replace_answer(out, str(new))
+            return out
+    return text
+
+
 def answer_from_reasoning(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
     bounds = _answer_bounds(text)
     if bounds is None:
@@ -209,6 +257,7 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random, Mapping[str, Any]], str]]
     "corrupt_numbers": corrupt_numbers,
     "answer_from_reasoning": answer_from_reasoning,
     "distractor_answer": distractor_answer,
+    "wrong_result": wrong_result,
 }
 
 

@@ -1,0 +1,326 @@
+"""Quality of the embedded default (issue 7): does the learned reward train, rerank, calibrate, localise?
+
+Every cell is one (variant, seed): a training run from a shared SFT warm start (one per seed), then the
+evaluation of its ``best`` checkpoint the way ``make demo`` does it — fit aggregation, localisation
+threshold and Platt scaling on validation problems, then measure on test problems with that calibration
+(16 samples per problem at the evaluation temperature). Nothing is chosen on test.
+
+One JSON per cell goes to ``bench/results/quality/``; a cell whose file exists is skipped (a changed
+setting is refused by name), so an interrupted run resumes where it stopped, across sessions. The tables
+are rebuilt from those files into ``docs/RESULTS.md`` (between the ``quality`` markers) at the end of
+every run, or alone with ``--tables``.
+
+    python bench/quality.py headline --seeds 0 1 2    # the demo's AIRL + the training-signal comparison
+    python bench/quality.py grid --seeds 0             # granularity × head × form, + frozen critic
+    python bench/quality.py few_demos --seeds 0 1 2    # 100 demonstrations, 10k prompts: AIRL vs SFT
+    python bench/quality.py --tables                   # rebuild the tables only
+
+Runs go to ``outputs/quality/`` (not committed); budgets are in steps, wall times are reported beside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "quality"
+RUNS = ROOT / "outputs" / "quality"
+RESULTS_MD = ROOT / "docs" / "RESULTS.md"
+MARKERS = ("<!-- quality:begin -->", "<!-- quality:end -->")
+
+#: Evaluation settings of every cell (the demo's): problems per split, samples per problem, temperature.
+EVAL = {"validation_problems": 100, "test_problems": 100, "n_samples": 16, "temperature": 1.0}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A training recipe: which trainer, its overrides, from which warm start."""
+
+    trainer: str  # train_irl | train_sft | train_grpo | none (the warm start itself)
+    overrides: tuple[str, ...] = ()
+    #: The warm start's overrides (e.g. fewer demonstrations); cells with equal ones share it.
+    warm_start: tuple[str, ...] = ()
+    about: str = ""
+    tags: tuple[str, ...] = field(default=())
+
+
+def _grid() -> dict[str, Cell]:
+    cells = {}
+    for granularity in ("sparse", "step", "interval", "dense"):
+        for head in ("log_ratio", "linear"):
+            for form in ("gail", "airl"):
+                cells[f"airl-{granularity}-{head}-{form}"] = Cell(
+                    "train_irl", (f"reward={granularity}", f"reward.head={head}", f"discriminator.form={form}"),
+                    about=f"{granularity} reward, {head} head, {form} form")
+    cells["airl-step-log_ratio-gail-frozen"] = Cell(
+        "train_irl", ("training.freeze_reward_after_warmup=true",),
+        about="discriminator frozen after its warm-up (learned-reward RL baseline)")
+    return cells
+
+
+FEW = ("task.num_demonstrations=100",)
+GROUPS: dict[str, dict[str, Cell]] = {
+    "headline": {
+        "warm_start": Cell("none", about="the SFT warm start, no further training"),
+        "airl": Cell("train_irl", about="AIRL, the embedded default (step, log_ratio, gail)"),
+        "sft_continued": Cell("train_sft", ("training.max_steps=@sft_steps",),
+                              about="SFT continued from the warm start for AIRL's wall time"),
+        "grpo_gold": Cell("train_grpo", ("training.max_steps=@grpo_steps",),
+                          about="GRPO with gold-answer rewards from the warm start for AIRL's wall time"),
+    },
+    "grid": _grid(),
+    "few_demos": {
+        "few_warm_start": Cell("none", warm_start=FEW, about="SFT on 100 demonstrations"),
+        "few_airl": Cell("train_irl", FEW, warm_start=FEW,
+                         about="AIRL: 100 demonstrations, rollouts on all 10,000 prompts"),
+        "few_sft_continued": Cell("train_sft", FEW + ("training.max_steps=@sft_steps",), warm_start=FEW,
+                                  about="SFT continued on the 100 demonstrations for AIRL's wall time"),
+    },
+}
+CELLS = {name: cell for group in GROUPS.values() for name, cell in group.items()}
+#: Step budgets of the baselines, set so their wall time matches AIRL's (measured: see docs/RESULTS.md).
+BUDGETS = {"@sft_steps": 560, "@grpo_steps": 30}
+
+
+def compose(entry: str, overrides: list[str]):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from reasoning_irl.cli import to_schema
+    from reasoning_irl.config import schema
+
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = hydra_compose(config_name=entry, overrides=overrides)
+    schema_of = {"train_irl": schema.TrainIRLConfig, "train_sft": schema.TrainSFTConfig,
+                 "train_grpo": schema.TrainGRPOConfig}
+    return to_schema(cfg, schema_of[entry])
+
+
+def _overrides(cell: Cell) -> list[str]:
+    """The cell's overrides with the ``@budget`` placeholders filled in."""
+    return [f"{o.split('=')[0]}={BUDGETS[o.split('=')[1]]}" if "=@" in o else o for o in cell.overrides]
+
+
+def configs(name: str, seed: int) -> tuple[Path, object, Path | None, object | None]:
+    """(warm-start folder, its SFT config, run folder, its config) of a cell; the last two None for ``none``."""
+    from reasoning_irl.trainers.airl import warm_start_config
+
+    cell = CELLS[name]
+    ws_name = "warm_start" + "".join(f"-{o.split('=')[-1]}" for o in cell.warm_start) + f"-seed{seed}"
+    ws_dir = RUNS / ws_name
+    ws_cfg = warm_start_config(compose("train_irl", [*cell.warm_start, f"seed={seed}"]), RUNS)
+    if cell.trainer == "none":
+        return ws_dir, ws_cfg, None, None
+    run_name = f"{name}-seed{seed}"
+    cfg = compose(cell.trainer, [*_overrides(cell), f"model.policy={ws_dir / 'best' / 'policy'}", f"seed={seed}",
+                                 f"output_root={RUNS}", f"run_name={run_name}", "logging.progress_bar=false"])
+    return ws_dir, ws_cfg, RUNS / run_name, cfg
+
+
+def settings_of(name: str, seed: int) -> dict:
+    """Everything that decides a cell's result (stored in it; a resumed run refuses a changed one)."""
+    from dataclasses import asdict
+
+    def plain(cfg) -> dict | None:
+        if cfg is None:
+            return None
+        data = asdict(cfg)
+        for key in ("output_root", "run_name"):
+            data.pop(key, None)
+        data["model"]["policy"] = str(data["model"]["policy"]).replace(str(ROOT) + "/", "")
+        return data
+
+    _, ws_cfg, _, cfg = configs(name, seed)
+    return {"trainer": CELLS[name].trainer, "warm_start": plain(ws_cfg), "train": plain(cfg), "eval": EVAL}
+
+
+def evaluate(run_dir: Path, checkpoint: str, seed: int, reward: bool) -> tuple[dict, float]:
+    from reasoning_irl.eval.modes import build_config, run_evaluation
+
+    common = {"eval.run_dir": str(run_dir), "eval.checkpoint": checkpoint, "seed": seed,
+              "sampling.n_samples": EVAL["n_samples"], "sampling.temperature": EVAL["temperature"],
+              "eval.compute_policy_log_probs": True, "eval.compute_reward_scores": reward}
+    start = time.perf_counter()
+    calibration = None
+    if reward:
+        run_evaluation(build_config({**common, "eval.fit_on": "validation",
+                                     "eval.max_problems": EVAL["validation_problems"]}))
+        calibration = run_dir / checkpoint / "eval" / "generate_arith_validation" / "calibration.json"
+    metrics = run_evaluation(build_config({**common, "eval.max_problems": EVAL["test_problems"],
+                                           "eval.calibration_path": str(calibration) if calibration else None}))
+    return metrics, time.perf_counter() - start
+
+
+def summary(metrics: dict) -> dict:
+    """The numbers the tables show (each {mean, low, high} over problems, or a float)."""
+    N = str(max(metrics["best_of_n"]["Ns"]))
+    selectors = metrics["best_of_n"]["selectors"]
+    out = {"pass_at_1": metrics["pass_at_k"]["1"], "oracle": metrics["oracle_at_n"][N],
+           "maj": metrics["maj_at_k"].get(N) or metrics["maj_at_k"][max(metrics["maj_at_k"], key=int)],
+           "best_of_n": {name: s["success"][N]["1"] for name, s in selectors.items() if s.get("available")},
+           "n_problems": metrics["n_problems"], "N": int(N)}
+    out["auroc"] = {name: c["auroc"] for name, c in (metrics.get("calibration") or {}).items() if c.get("available")}
+    loc = metrics.get("localisation") or {}
+    if loc.get("available"):
+        out["localisation"] = {"n_traces": loc["n_traces"], "n_with_error": loc["n_with_error"], "methods": {
+            name: {"f1": m["processbench"].get("f1"), "hit1": m["step_hit"]["1"]["hit"],
+                   "chance": m["step_hit"]["1"]["chance"]}
+            for name, m in loc["methods"].items() if m.get("available")}}
+    return out
+
+
+def run_cell(name: str, seed: int) -> dict:
+    from reasoning_irl.trainers import train_grpo, train_sft
+    from reasoning_irl.trainers.airl import train_irl
+
+    ws_dir, ws_cfg, run_dir, cfg = configs(name, seed)
+    seconds = {}
+    start = time.perf_counter()
+    if not (ws_dir / "final" / "policy").is_dir():
+        train_sft(ws_cfg, ws_dir)
+    seconds["warm_start"] = time.perf_counter() - start
+    if run_dir is None:
+        run_dir = ws_dir
+    else:
+        trainer = {"train_irl": train_irl, "train_sft": train_sft, "train_grpo": train_grpo}[CELLS[name].trainer]
+        trainer(cfg)
+    seconds["train"] = time.perf_counter() - start - seconds["warm_start"]
+    metrics, seconds["evaluate"] = evaluate(run_dir, "best", seed, reward=(run_dir / "best" / "reward_model").is_dir())
+    log = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return {"cell": name, "seed": seed, "about": CELLS[name].about, "settings": settings_of(name, seed),
+            "summary": summary(metrics), "validation_log": [row for row in log if "validation_nll" in row],
+            "seconds": {k: round(v, 1) for k, v in seconds.items()}, "run_dir": str(run_dir.relative_to(ROOT))}
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables
+
+
+def _pct(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, dict):
+        return f"{100 * value['mean']:.1f} [{100 * value['low']:.0f}, {100 * value['high']:.0f}]"
+    return f"{100 * value:.1f}"
+
+
+def load_results() -> dict[tuple[str, int], dict]:
+    out = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        result = json.loads(path.read_text())
+        out[(result["cell"], result["seed"])] = result
+    return out
+
+
+def tables(results: dict[tuple[str, int], dict]) -> str:
+    import numpy as np
+
+    def mean_over_seeds(name: str, get) -> str:
+        values = [get(r["summary"]) for (cell, _), r in results.items() if cell == name]
+        values = [v["mean"] if isinstance(v, dict) else v for v in values if v is not None]
+        if not values:
+            return "–"
+        if len(values) == 1:
+            return f"{100 * values[0]:.1f}"
+        return f"{100 * np.mean(values):.1f} ± {100 * np.std(values, ddof=1):.1f}"
+
+    def seeds(name: str) -> str:
+        return ",".join(str(s) for (cell, s) in sorted(results) if cell == name) or "–"
+
+    def loc(method):
+        return lambda s: (s.get("localisation", {}).get("methods", {}).get(method) or {}).get("f1")
+
+    lines = ["### Reranking, calibration and localisation (test problems; mean ± sd over seeds)", "",
+             "| cell | seeds | pass@1 | best-of-16 reward | random | policy log-prob | majority | reward-weighted majority "
+             "| oracle | AUROC reward | AUROC policy | loc. F1 reward | loc. F1 policy low-prob |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    names = [n for n in CELLS if any(cell == n for cell, _ in results)]
+    for name in names:
+        bo = lambda key: (lambda s: s["best_of_n"].get(key))  # noqa: E731
+        lines.append("| " + " | ".join([
+            name, seeds(name), mean_over_seeds(name, lambda s: s["pass_at_1"]), mean_over_seeds(name, bo("reward")),
+            mean_over_seeds(name, bo("random")), mean_over_seeds(name, bo("policy_mean_logprob")),
+            mean_over_seeds(name, bo("majority")), mean_over_seeds(name, bo("reward_weighted_majority")),
+            mean_over_seeds(name, lambda s: s["oracle"]), mean_over_seeds(name, lambda s: s["auroc"].get("reward")),
+            mean_over_seeds(name, lambda s: s["auroc"].get("policy_mean_logprob")),
+            mean_over_seeds(name, loc("reward")), mean_over_seeds(name, loc("policy_low_prob"))]) + " |")
+    lines += ["", "### Training signal (validation, greedy; best checkpoint by validation NLL)", "",
+              "| cell | seeds | greedy accuracy start → best | NLL start → best | train wall s |", "|---|---|---|---|---|"]
+    for name in names:
+        rows = [r for (cell, _), r in results.items() if cell == name]
+        first = [r["validation_log"][0] for r in rows if r["validation_log"]]
+        best = [min(r["validation_log"], key=lambda x: x["validation_nll"]) for r in rows if r["validation_log"]]
+        if not first:
+            continue
+        acc = lambda xs: f"{100 * np.mean([x.get('validation_accuracy', np.nan) for x in xs]):.1f}"  # noqa: E731
+        nll = lambda xs: f"{np.mean([x['validation_nll'] for x in xs]):.3f}"  # noqa: E731
+        wall = np.mean([r["seconds"]["train"] for r in rows])
+        lines.append(f"| {name} | {seeds(name)} | {acc(first)} → {acc(best)} | {nll(first)} → {nll(best)} | {wall:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_tables() -> None:
+    text = tables(load_results())
+    if not RESULTS_MD.is_file() or MARKERS[0] not in RESULTS_MD.read_text():
+        print(text)
+        return
+    head, rest = RESULTS_MD.read_text().split(MARKERS[0], 1)
+    tail = rest.split(MARKERS[1], 1)[1]
+    RESULTS_MD.write_text(f"{head}{MARKERS[0]}\n{text}{MARKERS[1]}{tail}")
+    print(f"tables written to {RESULTS_MD.relative_to(ROOT)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("groups", nargs="*", help=f"groups of cells: {', '.join(GROUPS)}")
+    parser.add_argument("--cells", nargs="+", default=None, help=f"cells by name (of {', '.join(CELLS)})")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--tables", action="store_true", help="only rebuild the tables")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    names = list(args.cells or [])
+    for group in args.groups:
+        names += list(GROUPS.get(group, {}))
+    unknown = [g for g in args.groups if g not in GROUPS] + [n for n in args.cells or [] if n not in CELLS]
+    if unknown:
+        raise SystemExit(f"unknown cells {unknown}; known: {', '.join(CELLS)}")
+    if not args.tables:
+        for seed in args.seeds:
+            for name in names:
+                path = RESULTS / f"{name}-seed{seed}.json"
+                if path.is_file():
+                    stored = json.loads(path.read_text())["settings"]
+                    wanted = settings_of(name, seed)
+                    if stored != wanted:
+                        changed = sorted(k for k in wanted if stored.get(k) != wanted[k])
+                        raise SystemExit(f"{path} was made with other settings ({', '.join(changed)}); delete it to redo it")
+                    print(f"skip {path.name} (exists)")
+                    continue
+                result = run_cell(name, seed)
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(result, indent=1) + "\n")
+                os.replace(tmp, path)
+                s = result["summary"]
+                print(f"{path.name}: pass@1 {_pct(s['pass_at_1'])} best-of-16 reward "
+                      f"{_pct(s['best_of_n'].get('reward'))} AUROC {_pct(s['auroc'].get('reward'))} "
+                      f"seconds {result['seconds']}", flush=True)
+    write_tables()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
