@@ -69,3 +69,14 @@ def test_bootstrap_rejects_undefined_values_and_bad_alpha():
         bootstrap_ci([0.5, np.nan])
     with pytest.raises(ValueError, match="alpha=1.5"):
         bootstrap_ci([0.5, 0.4], alpha=1.5)
+
+
+def test_resamples_are_the_rows_of_one_seeded_index_matrix():
+    """Drawn one row at a time (no resamples × problems matrix in memory), the resamples are still the rows
+    of ``default_rng(seed).integers(0, P, (B, P))``: intervals do not change with how they are drawn."""
+    values = np.random.default_rng(5).random(257)
+    rows = np.random.default_rng(3).integers(0, values.size, size=(200, values.size))
+    means = np.sort(values[rows].mean(axis=1))
+    out = bootstrap_ci(values, n_resamples=200, seed=3)
+    assert out["low"] == pytest.approx(np.percentile(means, 2.5), abs=1e-12)
+    assert out["high"] == pytest.approx(np.percentile(means, 97.5), abs=1e-12)
