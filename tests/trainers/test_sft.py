@@ -56,6 +56,8 @@ def test_losses_finite_and_layout(sft_run):
     assert (run_dir / "final" / "policy" / "model.safetensors").is_file()
     assert read_selection(run_dir, "final")["policy"]["step"] == STEPS
     assert (run_dir / "config.yaml").is_file() and (run_dir / "run_info.json").is_file()
+    task = json.loads((run_dir / "run_info.json").read_text())["sessions"][-1]["task"]
+    assert task["task"] == "arith" and task["sizes"]["train"] > 0  # Task.describe(): what data was used
     assert not any(p.name.startswith(".tmp") for p in (run_dir / "checkpoints").iterdir())
 
 

@@ -99,6 +99,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
 
         # --- setup ---------------------------------------------------------------------------------
         task = get_task(cfg.task)
+        run.record_info(task=task.describe())  # sizes, sources and split rule of the data
         with run.timer("load_data"):
             train = task.load("train")
             validation = [r for r in task.load("validation") if r.target][: training.eval_problems]

@@ -114,6 +114,7 @@ def train_grpo(cfg: Any, run_dir: str | Path | None = None) -> Path:
     run, resume_from = open_trl_run(cfg, run_dir)
     with run:
         task = get_task(cfg.task)
+        run.record_info(task=task.describe())  # sizes, sources and split rule of the data
         with run.timer("load_model"):
             tokenizer = load_tokenizer(cfg.model.policy, cfg.model)
             model = apply_lora(load_causal_lm(cfg.model.policy, cfg.model), cfg.model)

@@ -220,6 +220,7 @@ def train_sft(cfg: Any, run_dir: str | Path | None = None) -> Path:
     run, resume_from = open_trl_run(cfg, run_dir)
     with run:
         task = get_task(cfg.task)
+        run.record_info(task=task.describe())  # sizes, sources and split rule of the data
         with run.timer("load_data"):
             train = [r for r in task.load("train") if r.target]
             validation = [r for r in task.load("validation") if r.target][: training.eval_problems]
