@@ -32,6 +32,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 
+from cells import already_done  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "quality"
 RUNS = ROOT / "outputs" / "quality"
@@ -306,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import torch
 
+    from reasoning_irl.io import atomic_write_json
+
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
     names = list(args.cells or [])
@@ -318,18 +322,10 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             for name in names:
                 path = RESULTS / f"{name}-seed{seed}.json"
-                if path.is_file():
-                    stored = json.loads(path.read_text())["settings"]
-                    wanted = settings_of(name, seed)
-                    if stored != wanted:
-                        changed = sorted(k for k in wanted if stored.get(k) != wanted[k])
-                        raise SystemExit(f"{path} was made with other settings ({', '.join(changed)}); delete it to redo it")
-                    print(f"skip {path.name} (exists)")
+                if already_done(path, settings_of(name, seed), "settings"):
                     continue
                 result = run_cell(name, seed)
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(result, indent=1) + "\n")
-                os.replace(tmp, path)
+                atomic_write_json(path, result)
                 s = result["summary"]
                 print(f"{path.name}: pass@1 {_pct(s['pass_at_1'])} best-of-16 reward "
                       f"{_pct(s['best_of_n'].get('reward'))} AUROC {_pct(s['auroc'].get('reward'))} "

@@ -29,6 +29,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from cells import already_done  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 RESULTS = Path(__file__).resolve().parent / "results" / "reward_grid"
 
 
@@ -180,6 +182,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import torch
 
+    from reasoning_irl.io import atomic_write_json
+
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.likelihood_baseline:
@@ -190,19 +194,11 @@ def main(argv=None) -> int:
     for granularity, head, form, seed in itertools.product(args.granularity, args.head, args.form, args.seeds):
         name = f"{granularity}-{head}-{form}{'-' + args.tag if args.tag else ''}-seed{seed}.json"
         path = RESULTS / name
-        if path.is_file():
-            stored = json.loads(path.read_text())["config"]
-            wanted = config_of(granularity, head, form, seed, args)
-            if stored != wanted:
-                changed = sorted(k for k in wanted if stored.get(k) != wanted[k])
-                raise SystemExit(f"{path} was made with other settings ({', '.join(changed)}); "
-                                 f"give this variant its own --tag, or delete the file to redo it")
-            print(f"skip {name} (exists)")
+        if already_done(path, config_of(granularity, head, form, seed, args), "config",
+                        "give this variant its own --tag, or delete the file to redo it"):
             continue
         result = run_one(granularity, head, form, seed, args)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-        os.replace(tmp, path)
+        atomic_write_json(path, result)
         m = result["metrics"]
         print(f"{name}: auroc {m['auroc']:.3f}  localisation {m['localisation']:.3f} "
               f"(chance {m['chance_uniform_step']:.3f})  f1 {m['f1']:.3f}  "
