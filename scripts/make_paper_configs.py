@@ -119,6 +119,7 @@ def train_config(task: str, backbone: str, method: str) -> str:
             "  label_smoothing: 0.1",
             "  updates_per_step: 3       # reward_updates_per_policy_step in the final runs",
             "  reward_clip: 5.0          # clip_reward_model, reward_lb/ub = ±5",
+            "  perturbations: [flip_operator, nearby_answer, corrupt_numbers, answer_from_reasoning]  # reference list",
             "  perturbations_per_expert: 1",
             "  replay_buffer_size: 50    # training.buffer_size in the final runs",
             "  relabel_correct_samples: false   # verifier-free (the paper switched labels of correct samples)",
