@@ -37,7 +37,11 @@ def test_log_ratio_step_discriminator_separates_and_localises_on_held_out_arith(
     policy = str(warm_started_policy(steps=300, seed=0, task_cfg=task_cfg))
     model = build_reward_model(RewardConfig(granularity="step", head="log_ratio", beta=0.5),
                                ModelConfig(policy=policy, reward="from_policy"))
-    config = DiscriminatorConfig(updates_per_step=1, learning_rate=1e-4)
+    # The perturbations the thresholds were measured with (the default list later gained wrong_result,
+    # whose traces are harder to tell from experts: a fresh clone gave AUROC 0.833 with it).
+    config = DiscriminatorConfig(updates_per_step=1, learning_rate=1e-4,
+                                 perturbations=["flip_operator", "nearby_answer", "corrupt_numbers",
+                                                "answer_from_reasoning"])
     discriminator = Discriminator(model, config, seed=0)
     task = ArithTask(task_cfg)
     history = train_on_perturbations(discriminator, task.load("train"), STEPS, BATCH, seed=0)
