@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -53,7 +53,6 @@ class Cell:
     #: The warm start's overrides (e.g. fewer demonstrations); cells with equal ones share it.
     warm_start: tuple[str, ...] = ()
     about: str = ""
-    tags: tuple[str, ...] = field(default=())
 
 
 def _grid() -> dict[str, Cell]:
