@@ -47,6 +47,23 @@ def test_replay_buffer_is_used(make_reward_model):
     assert len(disc.replay.positives) == 3 and len(disc.replay.negatives) == 3  # capacity per class
 
 
+def test_policy_weight_scales_the_policy_samples_share_of_the_negatives(make_reward_model):
+    def head_grad(weight, negatives):
+        torch.manual_seed(0)
+        model = make_reward_model(head="linear", head_init_std=0.05)
+        disc = Discriminator(model, DiscriminatorConfig(updates_per_step=1, max_grad_norm=None, policy_weight=weight))
+        disc.update(positives, negatives)
+        return torch.cat([p.grad.flatten() for p in model.head_parameters()])
+
+    positives, (perturbed, policy) = _batch()
+    # Weight 0: the policy sample adds nothing — the same gradient as a batch without it.
+    assert torch.allclose(head_grad(0.0, [perturbed, policy]), head_grad(1.0, [perturbed]), atol=1e-7)
+    assert not torch.allclose(head_grad(1.0, [perturbed, policy]), head_grad(1.0, [perturbed]), atol=1e-7)
+    assert not torch.allclose(head_grad(0.5, [perturbed, policy]), head_grad(1.0, [perturbed, policy]), atol=1e-7)
+    with pytest.raises(ValueError, match="policy_weight=-1"):
+        DiscriminatorConfig(policy_weight=-1)
+
+
 def _head_grads(make_reward_model, penalty):
     torch.manual_seed(0)
     model = make_reward_model(head="linear", head_init_std=0.05)

@@ -142,11 +142,8 @@ class Discriminator:
         prepared = [model.prepare(s.prompt, s.completion, s.steps) for s in samples]
         logprobs = self._policy_logprobs(samples, prepared)
         labelled = [position_labels(s, p.positions, p.encoded.completion_offsets, cfg.label_positions,
-                                    cfg.relabel_correct_samples) for s, p in zip(samples, prepared)]
-        if cfg.policy_weight != 1.0:  # the policy samples' share of the negative class (relabelled ones keep 1)
-            labelled = [(k, ys, [w * cfg.policy_weight if s.kind == "policy" and y == 0.0 else w
-                                 for w, y in zip(ws, ys)])
-                        for s, (k, ys, ws) in zip(samples, labelled)]
+                                    cfg.relabel_correct_samples, cfg.policy_weight)
+                    for s, p in zip(samples, prepared)]
         self.optimizer.zero_grad(set_to_none=True)
         if cfg.loss == "bradley_terry":
             stats = self._bradley_terry(samples, prepared, logprobs)

@@ -61,8 +61,10 @@ def position_labels(
     offsets: Sequence[tuple[int, int]],
     label_positions: str = "prefix",
     relabel_correct_samples: bool = False,
+    policy_weight: float = 1.0,
 ) -> tuple[list[int], list[float], list[float]]:
-    """(indices k into ``positions`` that are labelled, their labels, their weights)."""
+    """(indices k into ``positions`` that are labelled, their labels, their weights). A policy sample that
+    stays negative weighs ``policy_weight`` times a perturbed expert (``discriminator.policy_weight``)."""
     kind = sample.kind
     if kind == "policy" and relabel_correct_samples:
         if sample.correct is None:
@@ -79,10 +81,10 @@ def position_labels(
         changed_token = token_containing(offsets, sample.first_changed_char)
         indices = list(range(count))
         labels = [1.0 if positions[k] < changed_token else 0.0 for k in indices]
-    elif label_positions == "last":
-        indices, labels = [count - 1], [0.0]
-    elif label_positions == "prefix":
-        indices, labels = list(range(count)), [0.0] * count
+    elif label_positions in ("last", "prefix"):
+        indices = [count - 1] if label_positions == "last" else list(range(count))
+        labels = [0.0] * len(indices)
+        return indices, labels, [policy_weight / len(indices)] * len(indices)
     else:
         raise ValueError(f"unknown label_positions {label_positions!r}; use prefix or last")
     return indices, labels, [1.0 / len(indices)] * len(indices)
