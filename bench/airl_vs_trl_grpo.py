@@ -18,7 +18,6 @@ warm-started policy is built once (about a minute) and cached under ``$REASONING
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -171,6 +170,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from reasoning_irl.config.task import TaskConfig
+    from reasoning_irl.io import atomic_write_json
     from reasoning_irl.tasks import get_task
     from reasoning_irl.testing import warm_started_policy
 
@@ -207,8 +207,7 @@ def main() -> None:
     tag = args.tag or f"B{args.prompts}-G{args.generations}-T{args.tokens}-{args.loss}-beta{args.beta}" + (
         "-bf16" if args.bf16 else "")
     out = Path(__file__).resolve().parent / "results" / f"airl_vs_trl_grpo-{tag}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_json(out, result)  # a killed run never leaves half a result
     print(f"wrote {out}")
 
 

@@ -22,7 +22,7 @@ import torch
 from reasoning_irl.config.model import ModelConfig
 from reasoning_irl.config.reward import RewardConfig
 from reasoning_irl.eval.scoring import RewardScorer
-from reasoning_irl.io import data_root
+from reasoning_irl.io import atomic_write_json, data_root
 from reasoning_irl.rewards.heads import log_ratio_scores, token_logprobs
 from reasoning_irl.rewards.saving import build_reward_model
 from reasoning_irl.text.format import format_completion
@@ -124,8 +124,7 @@ def main() -> None:
         f"→ {result['speedup']:.1f}× faster (max |Δscore| = {max_diff:.2e})"
     )
     out = Path(__file__).resolve().parent / "results" / f"reward_scoring_{name}_n{args.samples}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_json(out, result)  # a killed run never leaves half a result
     print(f"written to {out}")
 
 

@@ -1,4 +1,4 @@
-"""Fixtures shared by the tests of several components: a warm-started tiny policy.
+"""Fixtures shared by the tests of several components: a warm-started tiny policy, a free port.
 
 :func:`warm_started_policy` teacher-forces the tiny model on ``arith`` expert traces (loss on the
 completion tokens only, EOS included) with a plain torch loop and saves the result as a Hugging Face
@@ -26,6 +26,15 @@ from pathlib import Path
 
 WARM_START_VERSION = 1
 INFO_FILE = "warm_start.json"
+
+
+def free_port() -> int:
+    """A free TCP port for a distributed rendezvous (a fixed one would collide with a concurrent test run)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def warm_started_policy(steps: int = 300, seed: int = 0, *, learning_rate: float = 2e-3, batch_size: int = 32,

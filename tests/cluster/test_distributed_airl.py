@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,14 +24,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from reasoning_irl.testing import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    """A free TCP port for the rendezvous (a fixed one would collide with a concurrent test run)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 STEPS = 3
 #: Two vs one process, max |Δ| of any parameter. SGD (lr 0.5) measured ≤ 1.2e-7: the gradients agree to
@@ -132,7 +126,7 @@ def updates(tmp_path_factory):
     _fixed_batch(out)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     two = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2",
-                          "--master_port", str(_free_port()), __file__, str(out)],
+                          "--master_port", str(free_port()), __file__, str(out)],
                          env=env, capture_output=True, text=True, timeout=120)
     assert two.returncode == 0, two.stderr[-3000:]
     one = subprocess.run([sys.executable, __file__, str(out)], env=env, capture_output=True, text=True, timeout=120)
@@ -279,7 +273,7 @@ def loop(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist_airl_loop")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     two = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2",
-                          "--master_port", str(_free_port()), __file__, str(out), "loop"],
+                          "--master_port", str(free_port()), __file__, str(out), "loop"],
                          env=env, capture_output=True, text=True, timeout=180)
     assert two.returncode == 0, two.stderr[-3000:]
     return out

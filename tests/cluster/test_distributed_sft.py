@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,14 +21,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from reasoning_irl.testing import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    """A free TCP port for the rendezvous (a fixed one would collide with a concurrent test run)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 STEPS = 3
 #: Single vs two-process parameter difference allowed (float32; measured ≤ 7e-7 after 3 steps at lr 3e-3).
@@ -85,7 +79,7 @@ def _env(tmp_path: Path, dump: Path, threads: int) -> dict[str, str]:
 
 def _accelerate() -> list[str]:
     return [str(Path(sys.executable).parent / "accelerate"), "launch", "--config_file",
-            str(ROOT / "configs/accelerate/cpu2.yaml"), "--main_process_port", str(_free_port())]
+            str(ROOT / "configs/accelerate/cpu2.yaml"), "--main_process_port", str(free_port())]
 
 
 @pytest.fixture(scope="module")
