@@ -58,10 +58,12 @@ class Cell:
 def _grid() -> dict[str, Cell]:
     cells = {}
     for granularity in ("sparse", "step", "interval", "dense"):
-        for head in ("log_ratio", "linear"):
+        for head in ("log_ratio", "linear", "log_prob"):
             for form in ("gail", "airl"):
+                # log_prob: β = 1, so that the airl discriminator π_ψ / (π_ψ + π_θ) starts at ½
+                beta = ("reward.beta=1.0",) if head == "log_prob" else ()
                 cells[f"airl-{granularity}-{head}-{form}"] = Cell(
-                    "train_irl", (f"reward={granularity}", f"reward.head={head}", f"discriminator.form={form}"),
+                    "train_irl", (f"reward={granularity}", f"reward.head={head}", f"discriminator.form={form}", *beta),
                     about=f"{granularity} reward, {head} head, {form} form")
     cells["airl-step-log_ratio-gail-frozen"] = Cell(
         "train_irl", ("training.freeze_reward_after_warmup=true",),

@@ -39,7 +39,7 @@ def data():
     return prompts, completions
 
 
-@pytest.mark.parametrize("head", ["log_ratio", "linear"])
+@pytest.mark.parametrize("head", ["log_ratio", "log_prob", "linear"])
 def test_reward_scores_equal_the_plain_forward(data, head):
     rm = build_reward_model(
         RewardConfig(head=head, granularity="step"), ModelConfig(reward="tiny"), backbone="tiny"

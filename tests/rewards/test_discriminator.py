@@ -101,8 +101,9 @@ def test_gold_answers_are_used_only_with_the_flag(make_reward_model):
 
 
 def test_refusals(make_reward_model, tmp_path):
-    with pytest.raises(ValueError, match="wgan needs reward.head=linear"):
-        Discriminator(make_reward_model(head="log_ratio"), DiscriminatorConfig(loss="wgan"))
+    for head in ("log_ratio", "log_prob"):
+        with pytest.raises(ValueError, match=f"wgan needs reward.head=linear: a {head} score"):
+            Discriminator(make_reward_model(head=head), DiscriminatorConfig(loss="wgan"))
     with pytest.raises(ValueError, match="built with form 'gail'"):
         Discriminator(make_reward_model(head="linear"), DiscriminatorConfig(form="airl"))
     airl_model = make_reward_model(head="linear", form="airl")

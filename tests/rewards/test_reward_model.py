@@ -58,6 +58,22 @@ def test_log_ratio_scores_are_beta_times_cumulative_log_ratio_over_completion_to
     assert scored.positions[-1].token == model.tokenizer.eos_token
 
 
+def test_log_prob_scores_are_beta_times_cumulative_log_prob_of_the_trained_model(make_reward_model):
+    model = make_reward_model(head="log_prob", granularity="step", beta=1.0, form="airl")
+    assert model.reference is None  # no π_ref: the score is π_ψ's own log-likelihood
+    _perturb_weights(model)
+    scored = model.score([PROMPT], [COMPLETION])[0]
+    encoded = encode(model.tokenizer, PROMPT, COMPLETION)
+    ids = torch.tensor([encoded.input_ids])
+    with torch.no_grad():
+        logits = model.backbone(input_ids=ids).logits[0]
+    p = encoded.prompt_length
+    logp = token_logprobs(logits[p - 1:-1], ids[0, p:])
+    q = torch.cumsum(logp, 0) + float(model.head("bias"))
+    assert torch.allclose(torch.tensor(scored.scores), q[scored.token_indices], atol=1e-5)
+    assert all(b <= a + 1e-6 for a, b in zip(scored.scores, scored.scores[1:]))  # a log-likelihood only falls
+
+
 def test_padding_side_and_batching_do_not_change_scores(log_ratio_model):
     model = log_ratio_model
     completions = [COMPLETION, "<think>\n1 + 1 = 2\n</think>\n<answer>\n2\n</answer>", COMPLETION * 2]
@@ -86,7 +102,7 @@ def test_each_granularity_scores_its_positions(make_reward_model, granularity, e
 
 
 @pytest.mark.parametrize("head,lora_rank,form", [("linear", 4, "airl"), ("log_ratio", None, "gail"),
-                                                 ("log_ratio", 4, "gail")])
+                                                 ("log_ratio", 4, "gail"), ("log_prob", None, "airl")])
 def test_save_then_load_gives_identical_scores(make_reward_model, tmp_path, head, lora_rank, form):
     model = make_reward_model(head=head, lora_rank=lora_rank, head_init_std=0.02, form=form)
     cfg = DiscriminatorConfig(updates_per_step=2, learning_rate=1e-2, form=form)

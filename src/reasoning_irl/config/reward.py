@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 GRANULARITIES = ("sparse", "step", "interval", "dense")
-HEADS = ("linear", "linear_sum", "log_ratio")
+HEADS = ("linear", "linear_sum", "log_ratio", "log_prob")
 AGGREGATIONS = ("last", "mean", "min")
 LOSSES = ("bce", "bradley_terry", "wgan")
 FORMS = ("gail", "airl")
@@ -49,10 +49,12 @@ class RewardConfig:
     interval_tokens: int = 15
     #: ``log_ratio`` (q_t = β·Σ_{s≤t} log π_ψ/π_ref + b, PRIME's implicit reward), ``linear`` (q_t = a
     #: scalar head on the hidden state at t, the reference code's choice) or ``linear_sum`` (q_t = Σ_{s≤t}
-    #: of that head: per-token rewards summed like log_ratio's). Default ``log_ratio``: on arith it learned
+    #: of that head: per-token rewards summed like log_ratio's) or ``log_prob`` (q_t = β·Σ_{s≤t} log π_ψ + b:
+    #: AIRL's optimal reward is the expert's log-policy, so π_ψ, started at the policy, is trained towards
+    #: the expert; at step 0 it ranks like the policy's own log-probability). Default ``log_ratio``: on arith it learned
     #: to check arithmetic where the linear heads did not (DESIGN.md §3, bench/reward_grid.py).
     head: str = "log_ratio"
-    #: β of the ``log_ratio`` head. It sets the scale of the scores and, with Adam, how far π_ψ must move
+    #: β of the ``log_ratio`` and ``log_prob`` heads. It sets the scale of the scores and, with Adam, how far π_ψ must move
     #: from π_ref for a given score. PRIME used 0.05 with 7B models; on arith with the 1M tiny model,
     #: 120 updates at lr 1e-4 reached AUROC 0.96 with β = 0.5 and 0.74 with β = 0.05 (bench/reward_grid.py).
     beta: float = 0.5

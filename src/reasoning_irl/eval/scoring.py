@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from reasoning_irl.models.encoding import encode
-from reasoning_irl.rewards.heads import log_ratio_scores
+from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS, log_ratio_scores
 from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
 
 
@@ -200,19 +200,23 @@ class RewardScorer:
             for chunk in _order([len(p.encoded.input_ids) for p in prepared], self.batch_size):
                 items = [prepared[i] for i in chunk]
                 before, at = self._states(rm.backbone, items)
+                likelihood = config.head in LIKELIHOOD_HEADS
+                if likelihood:
+                    lm_head = rm.base_model().get_output_embeddings()
                 if config.head == "log_ratio":
                     if rm.reference is not None:
                         ref_before, _ = self._states(rm.reference, items)
                     else:
                         ref_before, _ = self._states(rm.backbone, items, rm.backbone.disable_adapter)
-                    lm_head = rm.base_model().get_output_embeddings()
                     ref_head = rm.reference.get_output_embeddings() if rm.reference is not None else lm_head
                 for row, (i, p) in enumerate(zip(chunk, items)):
                     n = p.encoded.completion_length
-                    if config.head == "log_ratio":
+                    if likelihood:
                         targets = torch.tensor(p.encoded.completion_ids, device=before.device)
                         trained, _ = _logprobs_entropy(lm_head, before[row, :n], targets, entropy=False)
-                        if rm.reference is None:
+                        if config.head == "log_prob":
+                            reference = None
+                        elif rm.reference is None:
                             with rm.backbone.disable_adapter():
                                 reference, _ = _logprobs_entropy(lm_head, ref_before[row, :n], targets, False)
                         else:

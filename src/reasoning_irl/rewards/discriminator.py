@@ -36,6 +36,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from reasoning_irl import distributed
 from reasoning_irl.config.reward import DiscriminatorConfig
 from reasoning_irl.faults import fault_point
+from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS
 from reasoning_irl.rewards.labels import DiscriminatorSample, position_labels
 from reasoning_irl.rewards.losses import (
     balanced_coefficients,
@@ -59,11 +60,12 @@ class Discriminator:
     def __init__(self, reward_model: RewardModel, config: DiscriminatorConfig, *,
                  policy_tokenizer_hash: str | None = None, policy_logprobs: PolicyLogprobs | None = None,
                  seed: int = 0) -> None:
-        if config.loss == "wgan" and reward_model.config.head == "log_ratio":
+        if config.loss == "wgan" and reward_model.config.head in LIKELIHOOD_HEADS:
+            head = reward_model.config.head
             raise ValueError(
-                "discriminator.loss=wgan needs reward.head=linear: a log-ratio score is a likelihood ratio, "
+                f"discriminator.loss=wgan needs reward.head=linear: a {head} score is a (log-)likelihood, "
                 "not a free critic, and its gradient penalty would pull π_ψ off a distribution; "
-                "use discriminator=bce or bradley_terry with log_ratio"
+                f"use discriminator=bce or bradley_terry with {head}"
             )
         if config.form != reward_model.form.name:
             raise ValueError(f"discriminator.form={config.form!r} but the reward model was built with form "

@@ -11,6 +11,11 @@ For completion tokens y_1 … y_T (prompt tokens never enter a score):
   π_ψ the trainable backbone, π_ref its frozen copy at initialisation (both from the policy's warm
   start), b a learned scalar. The increment between two positions is exactly β times the segment's
   log-ratio sum; b sits in the first segment (q_0 = 0 before the completion).
+- ``log_prob``: q_t = β·Σ_{s≤t} log π_ψ(y_s | x, y_<s) + b, π_ψ the trainable backbone (from the
+  policy's warm start) and no reference. AIRL's reward recovers the expert's log-policy (Fu et al. 2018:
+  f* = log π_E, up to shaping), which this head parameterises directly: with the ``airl`` form and
+  β = 1 the discriminator D = π_ψ / (π_ψ + π_θ) is ½ everywhere at initialisation. At step 0 the score
+  is the policy's own log-probability, so what training adds is measured against that baseline.
 - ``potential`` (``airl`` only): h_t = u·x_t + d, AIRL's shaping potential; x_0 is the hidden state of
   the last token before the completion. Zero-initialised, so training starts without shaping.
 
@@ -24,12 +29,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-HEAD_NAMES = ("linear", "linear_sum", "log_ratio")
+HEAD_NAMES = ("linear", "linear_sum", "log_ratio", "log_prob")
+#: Heads whose score is a sum of π_ψ's token log-probabilities (they need the backbone's logits).
+LIKELIHOOD_HEADS = ("log_ratio", "log_prob")
 HEAD_ATTRIBUTE = "reward_head"
 
 
 class RewardHead(nn.Module):
-    """Scalar head (``linear``) or bias b (``log_ratio``), plus an optional AIRL potential."""
+    """Scalar head (``linear``, ``linear_sum``) or bias b (``log_ratio``, ``log_prob``), plus an optional AIRL potential."""
 
     def __init__(self, head: str, hidden_size: int, potential: bool = False, init_std: float = 0.0) -> None:
         super().__init__()
@@ -67,7 +74,10 @@ def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def log_ratio_scores(
-    trained_logprobs: torch.Tensor, reference_logprobs: torch.Tensor, beta: float, bias: torch.Tensor
+    trained_logprobs: torch.Tensor, reference_logprobs: torch.Tensor | None, beta: float, bias: torch.Tensor
 ) -> torch.Tensor:
-    """q_t = β·cumsum_t(log π_ψ − log π_ref) + b over one completion's tokens: (T,) → (T,)."""
-    return beta * torch.cumsum(trained_logprobs - reference_logprobs.detach(), dim=0) + bias
+    """q_t = β·cumsum_t(log π_ψ − log π_ref) + b over one completion's tokens: (T,) → (T,).
+
+    ``reference_logprobs`` None (the ``log_prob`` head): q_t = β·cumsum_t(log π_ψ) + b."""
+    values = trained_logprobs if reference_logprobs is None else trained_logprobs - reference_logprobs.detach()
+    return beta * torch.cumsum(values, dim=0) + bias

@@ -40,7 +40,13 @@ from reasoning_irl.config.reward import RewardConfig
 from reasoning_irl.models.encoding import EncodedSample, collate, encode
 from reasoning_irl.models.loading import tokenizer_hash
 from reasoning_irl.rewards.forms import build_form
-from reasoning_irl.rewards.heads import HEAD_ATTRIBUTE, RewardHead, log_ratio_scores, token_logprobs
+from reasoning_irl.rewards.heads import (
+    HEAD_ATTRIBUTE,
+    LIKELIHOOD_HEADS,
+    RewardHead,
+    log_ratio_scores,
+    token_logprobs,
+)
 from reasoning_irl.rewards.positions import covering_position, scored_positions, step_end_tokens
 from reasoning_irl.text.format import Span, segment_steps
 
@@ -199,13 +205,15 @@ class RewardModel(nn.Module):
         device = next(self.backbone.parameters()).device
         batch = collate([p.encoded for p in prepared], self.tokenizer.pad_token_id, self.padding_side)
         inputs = {k: batch[k].to(device) for k in ("input_ids", "attention_mask", "position_ids")}
-        need_hidden = self.config.head != "log_ratio" or self.form.needs_potential
+        likelihood = self.config.head in LIKELIHOOD_HEADS
+        need_hidden = not likelihood or self.form.needs_potential
         logits = reference_logits = hidden = None
-        if self.config.head == "log_ratio":
+        if likelihood:
             out = self.backbone(**inputs, output_hidden_states=need_hidden, use_cache=False)
             logits, hidden = out.logits, (out.hidden_states[-1] if need_hidden else None)
-            with torch.no_grad():
-                reference_logits = self._reference_logits(inputs)
+            if self.config.head == "log_ratio":
+                with torch.no_grad():
+                    reference_logits = self._reference_logits(inputs)
         else:
             hidden = self._decoder()(**inputs, use_cache=False).last_hidden_state  # (B, L, H)
         head = self.head
@@ -216,7 +224,8 @@ class RewardModel(nn.Module):
             if logits is not None:
                 targets = inputs["input_ids"][row, index]
                 trained = token_logprobs(logits[row, index - 1], targets)  # logit at p−1 predicts token p
-                reference = token_logprobs(reference_logits[row, index - 1], targets)
+                reference = (None if reference_logits is None
+                             else token_logprobs(reference_logits[row, index - 1], targets))
                 token_scores = log_ratio_scores(trained, reference, self.config.beta, head("bias"))
             else:
                 token_scores = head("score", hidden[row, index])

@@ -30,7 +30,7 @@ from reasoning_irl.config.reward import RewardConfig
 from reasoning_irl.io import atomic_write_json
 from reasoning_irl.models.loading import load_causal_lm, load_tokenizer, resolve_model_path, reward_model_name
 from reasoning_irl.models.lora import apply_lora
-from reasoning_irl.rewards.heads import HEAD_ATTRIBUTE
+from reasoning_irl.rewards.heads import HEAD_ATTRIBUTE, LIKELIHOOD_HEADS
 from reasoning_irl.rewards.reward_model import RewardModel, attach_head
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,9 @@ def build_reward_model(reward: RewardConfig, model: ModelConfig, *, form: str = 
     name = backbone or reward_model_name(model)
     if name is None:
         raise ValueError("model.reward is null: there is no reward model to build")
-    if reward.head == "log_ratio" and name == TINY:
-        log.warning("log_ratio reward on a randomly initialised 'tiny' backbone: π_ref carries no signal; "
-                    "start both from the policy's warm start (model.reward=from_policy)")
+    if reward.head in LIKELIHOOD_HEADS and name == TINY:
+        log.warning(f"{reward.head} reward on a randomly initialised 'tiny' backbone: its log-probabilities "
+                    "carry no signal; start it from the policy's warm start (model.reward=from_policy)")
     path = resolve_model_path(name, model)
     tokenizer = load_tokenizer(path, model)
     network = load_causal_lm(path, model, trainable=True)
