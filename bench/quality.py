@@ -151,19 +151,14 @@ def settings_of(name: str, seed: int) -> dict:
 
 
 def evaluate(run_dir: Path, checkpoint: str, seed: int, reward: bool) -> tuple[dict, float]:
-    from reasoning_irl.eval.modes import build_config, run_evaluation
+    from reasoning_irl.eval.modes import fit_then_test
 
-    common = {"eval.run_dir": str(run_dir), "eval.checkpoint": checkpoint, "seed": seed,
-              "sampling.n_samples": EVAL["n_samples"], "sampling.temperature": EVAL["temperature"],
-              "eval.compute_policy_log_probs": True, "eval.compute_reward_scores": reward}
     start = time.perf_counter()
-    calibration = None
-    if reward:
-        run_evaluation(build_config({**common, "eval.fit_on": "validation",
-                                     "eval.max_problems": EVAL["validation_problems"]}))
-        calibration = run_dir / checkpoint / "eval" / "generate_arith_validation" / "calibration.json"
-    metrics = run_evaluation(build_config({**common, "eval.max_problems": EVAL["test_problems"],
-                                           "eval.calibration_path": str(calibration) if calibration else None}))
+    metrics = fit_then_test({"eval.run_dir": str(run_dir), "eval.checkpoint": checkpoint, "seed": seed,
+                             "sampling.n_samples": EVAL["n_samples"], "sampling.temperature": EVAL["temperature"],
+                             "eval.compute_policy_log_probs": True, "eval.compute_reward_scores": reward},
+                            validation={"eval.max_problems": EVAL["validation_problems"]},
+                            test={"eval.max_problems": EVAL["test_problems"]}, fit=reward)
     return metrics, time.perf_counter() - start
 
 

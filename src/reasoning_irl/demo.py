@@ -57,14 +57,12 @@ def train(output_root: Path, seed: int) -> Path:
 
 def evaluate(run_dir: Path, problems: int, seed: int) -> dict:
     """Fit on validation, then evaluate the run's ``best`` checkpoint on test with that calibration."""
-    from reasoning_irl.eval.modes import build_config, run_evaluation
+    from reasoning_irl.eval.modes import fit_then_test
 
     # Policy log-probs too: the policy's own confidence is the baseline the learned reward must beat.
-    common = {"eval.run_dir": str(run_dir), "eval.checkpoint": "best", "eval.max_problems": problems,
-              "eval.compute_policy_log_probs": True, "seed": seed}
-    run_evaluation(build_config({**common, "eval.fit_on": "validation"}))
-    calibration = run_dir / "best" / "eval" / "generate_arith_validation" / "calibration.json"
-    return run_evaluation(build_config({**common, "eval.calibration_path": str(calibration)}))
+    return fit_then_test({"eval.run_dir": str(run_dir), "eval.checkpoint": "best",
+                          "eval.compute_policy_log_probs": True, "seed": seed},
+                         validation={"eval.max_problems": problems}, test={"eval.max_problems": problems})
 
 
 def plot(run_dir: Path, output_root: Path) -> Path:

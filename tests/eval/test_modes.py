@@ -49,11 +49,11 @@ def test_mode_defaults_and_missing_inputs():
     assert not p["load_policy"] and not p["reward"]
 
 
-def _arith_file(tmp_path, n=3, problems=6, ragged=False, bad_line=None):
-    """Expert traces of arith validation problems, some with a wrong last line (known first wrong step)."""
+def _arith_file(tmp_path, n=3, problems=6, ragged=False, bad_line=None, split="validation"):
+    """Expert traces of arith problems, some with a wrong last line (known first wrong step)."""
     task = get_task(build_config().task)
     rows = []
-    for i, record in enumerate(task.load("validation")[:problems]):
+    for i, record in enumerate(task.load(split)[:problems]):
         for s in range(n - (1 if ragged and i == 2 else 0)):
             completion = record.target
             if (i + s) % 2:
@@ -72,7 +72,7 @@ def _arith_file(tmp_path, n=3, problems=6, ragged=False, bad_line=None):
     lines = [json.dumps(r) for r in rows]
     if bad_line is not None:
         lines[bad_line] = "{broken"
-    path = tmp_path / "in.jsonl"
+    path = tmp_path / ("in.jsonl" if split == "validation" else f"{split}.jsonl")
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -174,6 +174,29 @@ def test_fit_on_validation_then_load(tmp_path):
     assert (
         platt["available"] and platt["ece"]["mean"] < metrics["calibration"]["reward"]["raw"]["ece"]["mean"]
     )
+
+
+def test_fit_then_test_fits_on_validation_and_tests_with_it(tmp_path):
+    files = {}
+    for split in ("validation", "test"):
+        path = _arith_file(tmp_path, split=split)
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        for r in rows:
+            correct = f"<answer>\n{r['answer']}\n" in r["completion"]
+            r["reward"] = {"sequence_score": 2.0 if correct else 0.5, "aggregation": "last"}
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        files[split] = {"eval.pregenerated_jsonl_path": str(path)}
+    overrides = {"eval.mode": "pregenerated_policy", "eval.compute_policy_log_probs": False,
+                 "eval.run_dir": str(tmp_path / "run"), "eval.bootstrap_resamples": 50, "eval.ks": [1, 2],
+                 "eval.reward_aggregation": "last"}
+    metrics = modes.fit_then_test(overrides, **files)
+    eval_dir = tmp_path / "run" / "best" / "eval"
+    assert (eval_dir / "pregenerated_policy_arith_validation" / "calibration.json").is_file()
+    assert json.loads((eval_dir / "pregenerated_policy_arith" / "metrics.json").read_text()) == metrics
+    assert metrics["calibration"]["reward"]["platt"]["available"]  # the test run read the validation fit
+    alone = modes.fit_then_test({**overrides, "eval.run_dir": str(tmp_path / "alone")}, **files, fit=False)
+    assert not alone["calibration"]["reward"]["platt"]["available"]
+    assert not (tmp_path / "alone" / "best" / "eval" / "pregenerated_policy_arith_validation").exists()
 
 
 def test_output_dir_default(tmp_path):

@@ -244,6 +244,25 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
     return metrics
 
 
+def fit_then_test(overrides: dict[str, Any], *, validation: dict[str, Any] | None = None,
+                  test: dict[str, Any] | None = None, fit: bool = True) -> dict[str, Any]:
+    """Fit on validation, then evaluate on test with what was fitted; returns the test metrics.
+
+    The validation run (``eval.fit_on=validation``) fits the score aggregation, the localisation
+    threshold and Platt scaling; the test run reads its ``calibration.json``, so nothing is chosen on
+    test. This is how ``make demo`` and ``bench/quality.py`` report. ``overrides`` (as for
+    :func:`build_config`) apply to both runs, ``validation`` and ``test`` to one each (e.g.
+    ``eval.max_problems``, or the pregenerated file of each split). ``fit=False`` (nothing to fit, e.g.
+    no reward model) runs test alone.
+    """
+    calibration = None
+    if fit:
+        fit_cfg = build_config({**overrides, **(validation or {}), "eval.fit_on": "validation"})
+        run_evaluation(fit_cfg)
+        calibration = str(default_output_dir(fit_cfg, resolve_mode(fit_cfg.eval.mode)) / "calibration.json")
+    return run_evaluation(build_config({**overrides, **(test or {}), "eval.calibration_path": calibration}))
+
+
 def check_writable(out_dir: Path) -> None:
     """Fail before any work when ``out_dir`` cannot be created or written (earlier results stay as they are)."""
     import tempfile
