@@ -65,6 +65,18 @@ def evaluate(run_dir: Path, problems: int, seed: int) -> dict:
                          validation={"eval.max_problems": problems}, test={"eval.max_problems": problems})
 
 
+def describe_selection(run_dir: Path) -> str:
+    """Which training step ``best/`` holds, for the policy and the reward model (``best/selection.json``)."""
+    import json
+
+    selection = json.loads((run_dir / "best" / "selection.json").read_text())
+    lines = [f"best/{part}: step {s['step']} (by {s['metric']} = {s['value']:.4g})" for part, s in selection.items()]
+    if selection.get("reward_model", {}).get("step") == 0:
+        lines.append("the discriminator updates did not raise the validation AUROC: best/reward_model is the "
+                     "reward model at initialisation (built from the warm start, before any update)")
+    return "\n".join(lines)
+
+
 def plot(run_dir: Path, output_root: Path) -> Path:
     from reasoning_irl.plots.main import render
 
@@ -100,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     timings["plots"] = time.perf_counter() - start - sum(timings.values())
 
     print("\n" + summarise(metrics))
+    print("\n" + describe_selection(run_dir))
     print(f"\nrun folder: {run_dir}\nevaluation: {run_dir}/best/eval/generate_arith/metrics.json\nreport:     {report}")
     print("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + f"; total {sum(timings.values()):.0f} s")
 

@@ -27,3 +27,11 @@ def test_reward_config_errors(kwargs, match):
 def test_discriminator_config_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DiscriminatorConfig(**kwargs)
+
+
+def test_beta_defaults_per_head_and_an_explicit_one_wins():
+    assert RewardConfig(head="log_ratio").beta == 0.5
+    assert RewardConfig(head="log_prob").beta == 1.0  # airl's π_ψ / (π_ψ + π_θ) is ½ at initialisation
+    assert RewardConfig(head="log_prob", beta=0.25).beta == 0.25
+    with pytest.raises(ValueError, match=r"reward.beta=-1.0 must be positive"):
+        RewardConfig(beta=-1.0)

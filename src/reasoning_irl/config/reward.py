@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 GRANULARITIES = ("sparse", "step", "interval", "dense")
 HEADS = ("linear", "linear_sum", "log_ratio", "log_prob")
+#: ``reward.beta`` when it is null, per head (the ``linear`` heads do not read it).
+DEFAULT_BETA = {"linear": 0.5, "linear_sum": 0.5, "log_ratio": 0.5, "log_prob": 1.0}
 AGGREGATIONS = ("last", "mean", "min")
 LOSSES = ("bce", "bradley_terry", "wgan")
 FORMS = ("gail", "airl")
@@ -54,10 +56,12 @@ class RewardConfig:
     #: the expert; at step 0 it ranks like the policy's own log-probability). Default ``log_ratio``: on arith it learned
     #: to check arithmetic where the linear heads did not (DESIGN.md §3, bench/reward_grid.py).
     head: str = "log_ratio"
-    #: β of the ``log_ratio`` and ``log_prob`` heads. It sets the scale of the scores and, with Adam, how far π_ψ must move
-    #: from π_ref for a given score. PRIME used 0.05 with 7B models; on arith with the 1M tiny model,
+    #: β of the ``log_ratio`` and ``log_prob`` heads; null (the default) takes the head's own default,
+    #: :data:`DEFAULT_BETA`. ``log_ratio``: β sets the scale of the scores and, with Adam, how far π_ψ must
+    #: move from π_ref for a given score. PRIME used 0.05 with 7B models; on arith with the 1M tiny model,
     #: 120 updates at lr 1e-4 reached AUROC 0.96 with β = 0.5 and 0.74 with β = 0.05 (bench/reward_grid.py).
-    beta: float = 0.5
+    #: ``log_prob``: β = 1 makes the ``airl`` discriminator π_ψ / (π_ψ + π_θ), ½ at initialisation.
+    beta: float | None = None
     #: Standard deviation of the ``linear`` head's initial weights (0 = start at a zero score, so the
     #: first updates do not fight a random ranking).
     head_init_std: float = 0.0
@@ -76,6 +80,8 @@ class RewardConfig:
         _choice("reward", "aggregation", self.aggregation, AGGREGATIONS)
         if self.interval_tokens <= 0:
             raise ValueError(f"reward.interval_tokens={self.interval_tokens} must be a positive number of tokens")
+        if self.beta is None:
+            self.beta = DEFAULT_BETA[self.head]
         if self.beta <= 0:
             raise ValueError(f"reward.beta={self.beta} must be positive")
         if self.head_init_std < 0:
