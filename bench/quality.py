@@ -66,7 +66,7 @@ def _grid() -> dict[str, Cell]:
                     "train_irl", (f"reward={granularity}", f"reward.head={head}", f"discriminator.form={form}", *beta),
                     about=f"{granularity} reward, {head} head, {form} form")
     cells["airl-step-log_ratio-gail-frozen"] = Cell(
-        "train_irl", ("training.freeze_reward_after_warmup=true",),
+        "train_irl", ("reward.head=log_ratio", "discriminator.form=gail", "training.freeze_reward_after_warmup=true"),
         about="discriminator frozen after its warm-up (learned-reward RL baseline)")
     return cells
 
@@ -75,7 +75,10 @@ FEW = ("task.num_demonstrations=100",)
 GROUPS: dict[str, dict[str, Cell]] = {
     "headline": {
         "warm_start": Cell("none", about="the SFT warm start, no further training"),
-        "airl": Cell("train_irl", about="AIRL, the embedded default (step, log_ratio, gail)"),
+        "airl": Cell("train_irl", about="AIRL, the embedded default (step, log_prob, airl)"),
+        "airl_untrained": Cell("train_irl", ("discriminator.updates_per_step=0",),
+                               about="the default with the discriminator never updated: the reward is the "
+                                     "warm start's log-likelihood"),
         "sft_continued": Cell("train_sft", ("training.max_steps=@sft_steps",),
                               about="SFT continued from the warm start, 560 steps"),
         "grpo_gold": Cell("train_grpo", ("training.max_steps=@grpo_steps",),
@@ -88,6 +91,8 @@ GROUPS: dict[str, dict[str, Cell]] = {
         "few_warm_start": Cell("none", warm_start=FEW, about="SFT on 100 demonstrations"),
         "few_airl": Cell("train_irl", FEW, warm_start=FEW,
                          about="AIRL: 100 demonstrations, rollouts on all 10,000 prompts"),
+        "few_airl-log_ratio-gail": Cell("train_irl", FEW + ("reward.head=log_ratio", "discriminator.form=gail"),
+                                        warm_start=FEW, about="as few_airl, with the former default reward"),
         "few_sft_continued": Cell("train_sft", FEW + ("training.max_steps=@sft_steps",), warm_start=FEW,
                                   about="SFT continued on the 100 demonstrations for AIRL's wall time"),
     },
@@ -137,6 +142,8 @@ def settings_of(name: str, seed: int) -> dict:
     """Everything that decides a cell's result (stored in it; a resumed run refuses a changed one)."""
     from dataclasses import asdict
 
+    from reasoning_irl.rewards.heads import beta_of
+
     def plain(cfg) -> dict | None:
         if cfg is None:
             return None
@@ -144,6 +151,8 @@ def settings_of(name: str, seed: int) -> dict:
         for key in ("output_root", "run_name"):
             data.pop(key, None)
         data["model"]["policy"] = str(data["model"]["policy"]).replace(str(ROOT) + "/", "")
+        if "reward" in data:  # the β the run used (null in the config means the head's default)
+            data["reward"]["beta"] = beta_of(cfg.reward)
         return data
 
     _, ws_cfg, _, cfg = configs(name, seed)

@@ -115,6 +115,7 @@ def train_config(task: str, backbone: str, method: str) -> str:
             "reward:",
             "  head: linear              # the reference runs' scalar head on the reward backbone",
             "discriminator:",
+            "  form: gail                # the reference critic: a logistic classifier, no policy-density term",
             "  learning_rate: 1.0e-05    # model.reward_learning_rate",
             "  label_smoothing: 0.1",
             "  updates_per_step: 3       # reward_updates_per_policy_step in the final runs",

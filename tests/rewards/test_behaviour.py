@@ -39,7 +39,7 @@ def test_log_ratio_step_discriminator_separates_and_localises_on_held_out_arith(
                                ModelConfig(policy=policy, reward="from_policy"))
     # The perturbations the thresholds were measured with (the default list later gained wrong_result,
     # whose traces are harder to tell from experts: a fresh clone gave AUROC 0.833 with it).
-    config = DiscriminatorConfig(updates_per_step=1, learning_rate=1e-4,
+    config = DiscriminatorConfig(form="gail", updates_per_step=1, learning_rate=1e-4,
                                  perturbations=["flip_operator", "nearby_answer", "corrupt_numbers",
                                                 "answer_from_reasoning"])
     discriminator = Discriminator(model, config, seed=0)

@@ -21,7 +21,7 @@ def _batch():
 
 def test_update_takes_k_steps_and_reports_metrics(make_reward_model):
     disc = Discriminator(make_reward_model(head="linear", head_init_std=0.02),
-                         DiscriminatorConfig(updates_per_step=2, learning_rate=1e-3))
+                         DiscriminatorConfig(form="gail", updates_per_step=2, learning_rate=1e-3))
     metrics = disc.update(*_batch())
     assert disc.steps_done == 2
     for key in ("loss", "acc_pos", "acc_neg", "logit_pos_mean", "logit_neg_mean", "grad_norm", "num_pos", "num_neg"):
@@ -32,7 +32,7 @@ def test_update_takes_k_steps_and_reports_metrics(make_reward_model):
 def test_bce_training_separates_a_pair(make_reward_model):
     torch.manual_seed(0)
     disc = Discriminator(make_reward_model(head="linear", granularity="sparse", head_init_std=0.02),
-                         DiscriminatorConfig(updates_per_step=15, learning_rate=3e-3, max_grad_norm=None))
+                         DiscriminatorConfig(form="gail", updates_per_step=15, learning_rate=3e-3, max_grad_norm=None))
     positives, negatives = _batch()
     disc.update(positives, negatives)
     expert, wrong, policy = disc.reward_model.score([PROMPT] * 3, [EXPERT, WRONG, negatives[1].completion])
@@ -41,7 +41,7 @@ def test_bce_training_separates_a_pair(make_reward_model):
 
 def test_replay_buffer_is_used(make_reward_model):
     disc = Discriminator(make_reward_model(head="linear"),
-                         DiscriminatorConfig(updates_per_step=1, replay_buffer_size=3, replay_batch_size=1))
+                         DiscriminatorConfig(form="gail", updates_per_step=1, replay_buffer_size=3, replay_batch_size=1))
     for _ in range(3):
         disc.update(*_batch())
     assert len(disc.replay.positives) == 3 and len(disc.replay.negatives) == 3  # capacity per class
@@ -51,7 +51,7 @@ def test_policy_weight_scales_the_policy_samples_share_of_the_negatives(make_rew
     def head_grad(weight, negatives):
         torch.manual_seed(0)
         model = make_reward_model(head="linear", head_init_std=0.05)
-        disc = Discriminator(model, DiscriminatorConfig(updates_per_step=1, max_grad_norm=None, policy_weight=weight))
+        disc = Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1, max_grad_norm=None, policy_weight=weight))
         disc.update(positives, negatives)
         return torch.cat([p.grad.flatten() for p in model.head_parameters()])
 
@@ -67,7 +67,7 @@ def test_policy_weight_scales_the_policy_samples_share_of_the_negatives(make_rew
 def _head_grads(make_reward_model, penalty):
     torch.manual_seed(0)
     model = make_reward_model(head="linear", head_init_std=0.05)
-    disc = Discriminator(model, DiscriminatorConfig(loss="wgan", gradient_penalty=penalty, updates_per_step=1,
+    disc = Discriminator(model, DiscriminatorConfig(form="gail", loss="wgan", gradient_penalty=penalty, updates_per_step=1,
                                                     max_grad_norm=None))
     torch.manual_seed(1)
     metrics = disc.update(*_batch())
@@ -83,7 +83,7 @@ def test_wgan_gradient_penalty_is_really_applied(make_reward_model):
 
 def test_bradley_terry_pairs_negatives_with_the_expert_of_their_problem(make_reward_model):
     disc = Discriminator(make_reward_model(head="linear", head_init_std=0.02),
-                         DiscriminatorConfig(loss="bradley_terry", updates_per_step=1, pairwise_margin=0.5))
+                         DiscriminatorConfig(form="gail", loss="bradley_terry", updates_per_step=1, pairwise_margin=0.5))
     metrics = disc.update(*_batch())
     assert metrics["num_neg"] == 2 and metrics["loss"] > 0
     orphan = DiscriminatorSample(PROMPT, WRONG, "policy", problem_id="other")
@@ -95,15 +95,15 @@ def test_gold_answers_are_used_only_with_the_flag(make_reward_model):
     positives, negatives = _batch()
     negatives[1].correct = True
     model = make_reward_model(head="linear")
-    assert Discriminator(model, DiscriminatorConfig(updates_per_step=1)).update(positives, negatives)["num_pos"] == 2
-    flagged = DiscriminatorConfig(updates_per_step=1, relabel_correct_samples=True)
+    assert Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1)).update(positives, negatives)["num_pos"] == 2
+    flagged = DiscriminatorConfig(form="gail", updates_per_step=1, relabel_correct_samples=True)
     assert Discriminator(model, flagged).update(positives, negatives)["num_pos"] == 3
 
 
 def test_refusals(make_reward_model, tmp_path):
     for head in ("log_ratio", "log_prob"):
         with pytest.raises(ValueError, match=f"wgan needs reward.head=linear: a {head} score"):
-            Discriminator(make_reward_model(head=head), DiscriminatorConfig(loss="wgan"))
+            Discriminator(make_reward_model(head=head), DiscriminatorConfig(form="gail", loss="wgan"))
     with pytest.raises(ValueError, match="built with form 'gail'"):
         Discriminator(make_reward_model(head="linear"), DiscriminatorConfig(form="airl"))
     airl_model = make_reward_model(head="linear", form="airl")

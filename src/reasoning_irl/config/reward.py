@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 
 GRANULARITIES = ("sparse", "step", "interval", "dense")
 HEADS = ("linear", "linear_sum", "log_ratio", "log_prob")
-#: ``reward.beta`` when it is null, per head (the ``linear`` heads do not read it).
-DEFAULT_BETA = {"linear": 0.5, "linear_sum": 0.5, "log_ratio": 0.5, "log_prob": 1.0}
 AGGREGATIONS = ("last", "mean", "min")
 LOSSES = ("bce", "bradley_terry", "wgan")
 FORMS = ("gail", "airl")
@@ -49,15 +47,18 @@ class RewardConfig:
     granularity: str = "step"
     #: Spacing of the ``interval`` granularity in completion tokens (15, as in the reference runs).
     interval_tokens: int = 15
-    #: ``log_ratio`` (q_t = β·Σ_{s≤t} log π_ψ/π_ref + b, PRIME's implicit reward), ``linear`` (q_t = a
-    #: scalar head on the hidden state at t, the reference code's choice) or ``linear_sum`` (q_t = Σ_{s≤t}
-    #: of that head: per-token rewards summed like log_ratio's) or ``log_prob`` (q_t = β·Σ_{s≤t} log π_ψ + b:
-    #: AIRL's optimal reward is the expert's log-policy, so π_ψ, started at the policy, is trained towards
-    #: the expert; at step 0 it ranks like the policy's own log-probability). Default ``log_ratio``: on arith it learned
-    #: to check arithmetic where the linear heads did not (DESIGN.md §3, bench/reward_grid.py).
-    head: str = "log_ratio"
+    #: ``log_prob`` (q_t = β·Σ_{s≤t} log π_ψ + b: AIRL's optimal reward is the expert's log-policy, so π_ψ,
+    #: started at the policy's warm start, parameterises it directly; at initialisation it scores like
+    #: the warm start's own log-probability), ``log_ratio`` (q_t = β·Σ_{s≤t} log π_ψ/π_ref + b, PRIME's
+    #: implicit reward), ``linear`` (q_t = a scalar head on the hidden state at t, the reference code's
+    #: choice) or ``linear_sum`` (q_t = Σ_{s≤t} of that head: per-token rewards summed like log_ratio's).
+    #: Default ``log_prob``: on arith it is the only head whose reward beats the baselines, chosen on
+    #: validation (validation AUROC 0.988 vs 0.83 for log_ratio) — but there the discriminator updates
+    #: lower it and ``best/reward_model`` is the initial one (docs/RESULTS.md §3).
+    head: str = "log_prob"
     #: β of the ``log_ratio`` and ``log_prob`` heads; null (the default) takes the head's own default,
-    #: :data:`DEFAULT_BETA`. ``log_ratio``: β sets the scale of the scores and, with Adam, how far π_ψ must
+    #: :data:`reasoning_irl.rewards.heads.DEFAULT_BETA`
+    #: (read through ``heads.beta_of`` on use: Hydra builds the defaults before a ``reward.head=`` override). ``log_ratio``: β sets the scale of the scores and, with Adam, how far π_ψ must
     #: move from π_ref for a given score. PRIME used 0.05 with 7B models; on arith with the 1M tiny model,
     #: 120 updates at lr 1e-4 reached AUROC 0.96 with β = 0.5 and 0.74 with β = 0.05 (bench/reward_grid.py).
     #: ``log_prob``: β = 1 makes the ``airl`` discriminator π_ψ / (π_ψ + π_θ), ½ at initialisation.
@@ -80,9 +81,7 @@ class RewardConfig:
         _choice("reward", "aggregation", self.aggregation, AGGREGATIONS)
         if self.interval_tokens <= 0:
             raise ValueError(f"reward.interval_tokens={self.interval_tokens} must be a positive number of tokens")
-        if self.beta is None:
-            self.beta = DEFAULT_BETA[self.head]
-        if self.beta <= 0:
+        if self.beta is not None and self.beta <= 0:
             raise ValueError(f"reward.beta={self.beta} must be positive")
         if self.head_init_std < 0:
             raise ValueError(f"reward.head_init_std={self.head_init_std} must be >= 0")
@@ -95,9 +94,11 @@ class DiscriminatorConfig:
     #: ``bce`` (class-balanced, label-smoothed), ``bradley_terry`` (pairwise, expert vs negative of the
     #: same problem, with ``pairwise_margin``) or ``wgan`` (critic with gradient penalty; linear head only).
     loss: str = "bce"
-    #: ``gail`` (logit = f, the score; reward = its increments) or ``airl`` (logit = f − log π over each
-    #: segment with f = g + γ·h(next) − h(prev); needs the policy's log-probs and the same tokenizer).
-    form: str = "gail"
+    #: ``airl`` (logit = f − log π over each segment with f = g + γ·h(next) − h(prev); needs the policy's
+    #: log-probs and the same tokenizer) or ``gail`` (logit = f, the score; reward = its increments — the
+    #: reference code's critic). Default ``airl``: with the ``log_prob`` head and β = 1 it is AIRL's
+    #: D = π_ψ / (π_ψ + π_θ), ½ at initialisation.
+    form: str = "airl"
     #: ``prefix``: experts positive at every scored position, perturbed traces positive before their
     #: first changed token and negative from there on, policy samples negative everywhere (the run that
     #: worked). ``last``: policy samples labelled only at their last position.

@@ -24,6 +24,7 @@ from reasoning_irl.eval.localise import (
 from reasoning_irl.eval.report import REWARD_AGGREGATIONS, Results
 from reasoning_irl.eval.samples import Problem, SampleIn
 from reasoning_irl.eval.scoring import PolicyScorer, RewardScorer, aggregates
+from reasoning_irl.rewards.heads import beta_of
 from reasoning_irl.tasks.base import Record
 from reasoning_irl.tasks.grading import parse_number
 from reasoning_irl.text.format import extract_answer, segment_steps
@@ -354,7 +355,7 @@ class ProblemProcessor:
             else {
                 "head": self.models.reward.config.head,
                 "granularity": self.models.reward.config.granularity,
-                "beta": self.models.reward.config.beta,
+                "beta": beta_of(self.models.reward.config),
                 "form": self.models.reward.form.name,
                 "aggregation": self.models.reward.config.aggregation,
             },

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from reasoning_irl.models.encoding import encode
-from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS, log_ratio_scores
+from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS, beta_of, log_ratio_scores
 from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
 
 
@@ -221,7 +221,7 @@ class RewardScorer:
                                 reference, _ = _logprobs_entropy(lm_head, ref_before[row, :n], targets, False)
                         else:
                             reference, _ = _logprobs_entropy(ref_head, ref_before[row, :n], targets, False)
-                        token_scores = log_ratio_scores(trained, reference, config.beta, head("bias"))
+                        token_scores = log_ratio_scores(trained, reference, beta_of(config), head("bias"))
                     else:
                         token_scores = head("score", at[row, :n])
                     positions = torch.tensor(p.positions, device=token_scores.device)

@@ -35,6 +35,17 @@ LIKELIHOOD_HEADS = ("log_ratio", "log_prob")
 HEAD_ATTRIBUTE = "reward_head"
 
 
+#: ``reward.beta`` when it is null, per head (the ``linear`` heads do not read it).
+DEFAULT_BETA = {"linear": 0.5, "linear_sum": 0.5, "log_ratio": 0.5, "log_prob": 1.0}
+
+
+def beta_of(config) -> float:
+    """β of a :class:`~reasoning_irl.config.reward.RewardConfig`: ``reward.beta``, or its head's default
+    when null (resolved here, on use: Hydra builds the config's defaults before it applies a
+    ``reward.head=…`` override, so a default resolved at construction would be the default head's)."""
+    return DEFAULT_BETA[config.head] if config.beta is None else config.beta
+
+
 class RewardHead(nn.Module):
     """Scalar head (``linear``, ``linear_sum``) or bias b (``log_ratio``, ``log_prob``), plus an optional AIRL potential."""
 

@@ -44,6 +44,7 @@ from reasoning_irl.rewards.heads import (
     HEAD_ATTRIBUTE,
     LIKELIHOOD_HEADS,
     RewardHead,
+    beta_of,
     log_ratio_scores,
     token_logprobs,
 )
@@ -226,7 +227,7 @@ class RewardModel(nn.Module):
                 trained = token_logprobs(logits[row, index - 1], targets)  # logit at p−1 predicts token p
                 reference = (None if reference_logits is None
                              else token_logprobs(reference_logits[row, index - 1], targets))
-                token_scores = log_ratio_scores(trained, reference, self.config.beta, head("bias"))
+                token_scores = log_ratio_scores(trained, reference, beta_of(self.config), head("bias"))
             else:
                 token_scores = head("score", hidden[row, index])
                 if self.config.head == "linear_sum":

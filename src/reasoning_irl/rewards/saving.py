@@ -30,7 +30,7 @@ from reasoning_irl.config.reward import RewardConfig
 from reasoning_irl.io import atomic_write_json
 from reasoning_irl.models.loading import load_causal_lm, load_tokenizer, resolve_model_path, reward_model_name
 from reasoning_irl.models.lora import apply_lora
-from reasoning_irl.rewards.heads import HEAD_ATTRIBUTE, LIKELIHOOD_HEADS
+from reasoning_irl.rewards.heads import HEAD_ATTRIBUTE, LIKELIHOOD_HEADS, beta_of
 from reasoning_irl.rewards.reward_model import RewardModel, attach_head
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def save_reward_model(reward_model: RewardModel, directory: str | os.PathLike) -
         # Repeated at the top level for readers that only need these (evaluation, plots).
         "head": reward_model.config.head,
         "granularity": reward_model.config.granularity,
-        "beta": reward_model.config.beta,
+        "beta": beta_of(reward_model.config),
     })
     return directory
 
