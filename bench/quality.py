@@ -207,7 +207,9 @@ def run_cell(name: str, seed: int) -> dict:
     seconds["train"] = time.perf_counter() - start - seconds["warm_start"]
     metrics, seconds["evaluate"] = evaluate(run_dir, "best", seed, reward=(run_dir / "best" / "reward_model").is_dir())
     log = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    selection = run_dir / "best" / "selection.json"  # which step best/ holds (policy, reward model)
     return {"cell": name, "seed": seed, "about": CELLS[name].about, "settings": settings_of(name, seed),
+            "selection": json.loads(selection.read_text()) if selection.is_file() else None,
             "summary": summary(metrics), "validation_log": [row for row in log if "validation_nll" in row],
             "seconds": {k: round(v, 1) for k, v in seconds.items()}, "run_dir": str(run_dir.relative_to(ROOT))}
 
@@ -251,13 +253,19 @@ def tables(results: dict[tuple[str, int], dict]) -> str:
     def seeds(name: str) -> str:
         return ",".join(str(s) for (cell, s) in sorted(results) if cell == name) or "–"
 
+    def reward_steps(name: str) -> str:
+        """The step of best/reward_model per seed (0 = the reward model before any discriminator update)."""
+        steps = [((r.get("selection") or {}).get("reward_model") or {}).get("step")
+                 for (cell, _), r in sorted(results.items()) if cell == name]
+        return ",".join("–" if s is None else str(s) for s in steps)
+
     def loc(method):
         return lambda s: (s.get("localisation", {}).get("methods", {}).get(method) or {}).get("f1")
 
     lines = ["### Reranking, calibration and localisation (test problems; mean ± sd over seeds)", "",
              "| cell | seeds | pass@1 | best-of-16 reward | random | policy log-prob | majority | reward-weighted majority "
-             "| oracle | AUROC reward | AUROC policy | loc. F1 reward | loc. F1 policy low-prob |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| oracle | AUROC reward | AUROC policy | loc. F1 reward | loc. F1 policy low-prob | reward model from step |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     names = [n for n in CELLS if any(cell == n for cell, _ in results)]
     for name in names:
         bo = lambda key: (lambda s: s["best_of_n"].get(key))  # noqa: E731
@@ -267,7 +275,8 @@ def tables(results: dict[tuple[str, int], dict]) -> str:
             mean_over_seeds(name, bo("majority")), mean_over_seeds(name, bo("reward_weighted_majority")),
             mean_over_seeds(name, lambda s: s["oracle"]), mean_over_seeds(name, lambda s: s["auroc"].get("reward")),
             mean_over_seeds(name, lambda s: s["auroc"].get("policy_mean_logprob")),
-            mean_over_seeds(name, loc("reward")), mean_over_seeds(name, loc("policy_low_prob"))]) + " |")
+            mean_over_seeds(name, loc("reward")), mean_over_seeds(name, loc("policy_low_prob")),
+            reward_steps(name)]) + " |")
     lines += ["", "### Training signal (validation, 64 problems, greedy; mean over seeds)", "",
               "`best/` is chosen by validation expert NLL; *last* is the final step of the run.", "",
               "| cell | seeds | train wall s | greedy accuracy first → last (best) | NLL first → last (best) |",
