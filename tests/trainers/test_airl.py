@@ -4,6 +4,7 @@ Each run starts from the cached warm-started tiny policy (:func:`reasoning_irl.t
 on which completions of one prompt differ, so rewards and advantages differ within a group.
 """
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -129,6 +130,13 @@ def test_resume_reaches_the_uninterrupted_result(tmp_path, policy_path):
     assert later_parts == later_whole
     a, b = _weights(whole / "final" / "policy"), _weights(parts / "final" / "policy")
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # The same folder with another experiment's config is refused before any work, naming the key.
+    other = _config(tmp_path, policy_path, max_steps=3, run_name="parts")
+    other.reward = dataclasses.replace(other.reward, head="log_ratio")
+    before = (parts / "metrics.jsonl").read_text()
+    with pytest.raises(ValueError, match=r"another config \(reward.head\).*use another run_name"):
+        train_irl(other)
+    assert (parts / "metrics.jsonl").read_text() == before
 
 
 # --------------------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ from reasoning_irl.trainers.checkpoint import (
     save_selected,
     step_dir,
 )
-from reasoning_irl.trainers.run import Run
+from reasoning_irl.trainers.run import Run, refuse_another_config
 from reasoning_irl.trainers.sft import PolicySelection
 
 log = logging.getLogger("reasoning_irl")
@@ -89,6 +89,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
     warmup, total = training.reward_warmup_steps, training.reward_warmup_steps + training.max_steps
     torch.manual_seed(cfg.seed)
     distributed.init()  # several processes (accelerate launch / torchrun): docs/CLUSTER.md §2; else a no-op
+    refuse_another_config(cfg, Path(run_dir) if run_dir is not None else Path(cfg.output_root) / cfg.run_name)
     run = Run.open(cfg, run_dir, total_steps=total)
     with run:
         if run.is_main:  # only the main process writes the run folder

@@ -90,6 +90,34 @@ def config_changes(cfg: Any, run_dir: str | os.PathLike, *, ignore: tuple[str, .
     return [k for k in changed if not any(k == p or k.startswith(p + ".") for p in ignore)]
 
 
+#: The only config keys that may change when a run continues from its checkpoints; any other change
+#: (model, task, seed, learning rate, reward head, ...) means another experiment — e.g. a Hydra sweep whose
+#: jobs share a run_name — and is refused instead of silently continuing the first one.
+RESUME_MAY_CHANGE = (
+    "training.max_steps",
+    "training.resume",
+    "training.checkpoint_every",
+    "training.keep_checkpoints",
+    "logging",
+    "output_root",
+    "run_name",
+    "device",
+)
+
+
+def refuse_another_config(cfg: Any, run_dir: str | os.PathLike) -> None:
+    """Raise when ``training.resume=auto`` would continue checkpoints written with another config."""
+    from reasoning_irl.trainers.checkpoint import latest_complete_checkpoint
+
+    changed = config_changes(cfg, run_dir, ignore=RESUME_MAY_CHANGE)
+    if changed and cfg.training.resume == "auto" and latest_complete_checkpoint(Path(run_dir)) is not None:
+        raise ValueError(
+            f"{run_dir} holds checkpoints of a run with another config ({', '.join(changed[:6])}); "
+            "continuing it would mix two experiments: use another run_name (a sweep needs the swept keys "
+            "in run_name), or delete the folder"
+        )
+
+
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(

@@ -47,24 +47,11 @@ from reasoning_irl.trainers.checkpoint import (
     temp_dir_for,
     write_state,
 )
-from reasoning_irl.trainers.run import Run, config_changes
+from reasoning_irl.trainers.run import Run, refuse_another_config
 
 log = logging.getLogger("reasoning_irl")
 
 STAGING = ".tmp-trainer"  # the Trainer writes checkpoint-N here; a leftover is removed by clean_incomplete
-#: The only config keys that may change when a run continues from its checkpoints; any other change
-#: (model, task, seed, learning rate, ...) means another experiment — e.g. a Hydra sweep whose jobs share
-#: a run_name — and is refused instead of silently continuing the first one.
-RESUME_MAY_CHANGE = (
-    "training.max_steps",
-    "training.resume",
-    "training.checkpoint_every",
-    "training.keep_checkpoints",
-    "logging",
-    "output_root",
-    "run_name",
-    "device",
-)
 #: Log keys that are not reproducible across a resume (clock readings, session totals): run_info.json only.
 _SESSION_KEYS = ("train_runtime", "train_loss", "total_flos", "num_tokens")
 
@@ -166,13 +153,7 @@ def trainer_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
 def open_trl_run(cfg: Any, run_dir: str | Path | None = None) -> tuple[Run, Path | None]:
     """Open the run folder, clear what a crash left, and find the checkpoint to resume from (or None)."""
     run_dir = Path(run_dir) if run_dir is not None else Path(cfg.output_root) / cfg.run_name
-    changed = config_changes(cfg, run_dir, ignore=RESUME_MAY_CHANGE)
-    if changed and cfg.training.resume == "auto" and latest_complete_checkpoint(run_dir) is not None:
-        raise ValueError(
-            f"{run_dir} holds checkpoints of a run with another config ({', '.join(changed[:6])}); "
-            "continuing it would mix two experiments: use another run_name (a sweep needs the swept keys "
-            "in run_name), or delete the folder"
-        )
+    refuse_another_config(cfg, run_dir)
     run = Run.open(cfg, run_dir, total_steps=cfg.training.max_steps)
     if run.is_main:
         removed = clean_incomplete(run.dir)
