@@ -13,6 +13,7 @@ every run, or alone with ``--tables``.
     python bench/quality.py headline --seeds 0 1 2    # the demo's AIRL + the training-signal comparison
     python bench/quality.py grid --seeds 0             # granularity × head × form, + frozen critic
     python bench/quality.py few_demos --seeds 0 1 2    # 100 demonstrations, 10k prompts: AIRL vs SFT
+    python bench/quality.py low_temperature --seeds 0 1 2   # the same runs evaluated at T = 0.7
     python bench/quality.py --tables                   # rebuild the tables only
 
 Runs go to ``outputs/quality/`` (not committed); budgets are in steps, wall times are reported beside.
@@ -53,6 +54,18 @@ class Cell:
     #: The warm start's overrides (e.g. fewer demonstrations); cells with equal ones share it.
     warm_start: tuple[str, ...] = ()
     about: str = ""
+    #: An evaluation variant: the run of cell ``of`` (trained first), evaluated at ``temperature``.
+    of: str | None = None
+    temperature: float | None = None
+
+
+def at_temperature(cells: dict[str, Cell], name: str, temperature: float) -> tuple[str, Cell]:
+    """(name, cell) evaluating the run of ``cells[name]`` at another sampling temperature."""
+    import dataclasses
+
+    base = cells[name]
+    return f"{name}@T{temperature}", dataclasses.replace(
+        base, of=name, temperature=temperature, about=f"{base.about}; evaluated at T = {temperature}")
 
 
 def _grid() -> dict[str, Cell]:
@@ -97,6 +110,9 @@ GROUPS: dict[str, dict[str, Cell]] = {
                                   about="SFT continued on the 100 demonstrations for AIRL's wall time"),
     },
 }
+#: The issue's suggestion: at a lower temperature fewer errors are tokens the policy itself doubts.
+GROUPS["low_temperature"] = dict(at_temperature({**GROUPS["headline"], **GROUPS["grid"]}, name, 0.7)
+                                 for name in ("warm_start", "airl", "airl-step-log_ratio-gail"))
 CELLS = {name: cell for group in GROUPS.values() for name, cell in group.items()}
 #: Step budgets of the baselines. Set beforehand from one loaded run so that their wall time would match
 #: AIRL's; measured (seed 0): AIRL 198 s, SFT 560 steps 306 s, GRPO 30 steps 70 s — hence GRPO 85 steps.
@@ -132,7 +148,7 @@ def configs(name: str, seed: int) -> tuple[Path, object, Path | None, object | N
     ws_cfg = warm_start_config(compose("train_irl", [*cell.warm_start, f"seed={seed}"]), RUNS)
     if cell.trainer == "none":
         return ws_dir, ws_cfg, None, None
-    run_name = f"{name}-seed{seed}"
+    run_name = f"{cell.of or name}-seed{seed}"
     cfg = compose(cell.trainer, [*_overrides(cell), f"model.policy={ws_dir / 'best' / 'policy'}", f"seed={seed}",
                                  f"output_root={RUNS}", f"run_name={run_name}", "logging.progress_bar=false"])
     return ws_dir, ws_cfg, RUNS / run_name, cfg
@@ -156,18 +172,29 @@ def settings_of(name: str, seed: int) -> dict:
         return data
 
     _, ws_cfg, _, cfg = configs(name, seed)
-    return {"trainer": CELLS[name].trainer, "warm_start": plain(ws_cfg), "train": plain(cfg), "eval": EVAL}
+    return {"trainer": CELLS[name].trainer, "warm_start": plain(ws_cfg), "train": plain(cfg), "eval": eval_of(name)}
 
 
-def evaluate(run_dir: Path, checkpoint: str, seed: int, reward: bool) -> tuple[dict, float]:
+def eval_of(name: str) -> dict:
+    """The evaluation settings of a cell (``EVAL``, with its own temperature for a variant)."""
+    temperature = CELLS[name].temperature
+    return EVAL if temperature is None else {**EVAL, "temperature": temperature}
+
+
+def evaluate(run_dir: Path, checkpoint: str, seed: int, reward: bool, settings: dict = EVAL) -> tuple[dict, float]:
+    """Fit on validation, test with it (``eval.modes.fit_then_test``); a variant's temperature gets its own
+    folders under ``<checkpoint>/eval/T<temperature>/``, so the default evaluation stays as it is."""
     from reasoning_irl.eval.modes import fit_then_test
 
     start = time.perf_counter()
+    per_split = {split: {"eval.max_problems": settings[f"{split}_problems"]} for split in ("validation", "test")}
+    if settings["temperature"] != EVAL["temperature"]:
+        for split in per_split:
+            per_split[split]["eval.output_dir"] = str(run_dir / checkpoint / "eval" / f"T{settings['temperature']}" / split)
     metrics = fit_then_test({"eval.run_dir": str(run_dir), "eval.checkpoint": checkpoint, "seed": seed,
-                             "sampling.n_samples": EVAL["n_samples"], "sampling.temperature": EVAL["temperature"],
+                             "sampling.n_samples": settings["n_samples"], "sampling.temperature": settings["temperature"],
                              "eval.compute_policy_log_probs": True, "eval.compute_reward_scores": reward},
-                            validation={"eval.max_problems": EVAL["validation_problems"]},
-                            test={"eval.max_problems": EVAL["test_problems"]}, fit=reward)
+                            **per_split, fit=reward)
     return metrics, time.perf_counter() - start
 
 
@@ -201,11 +228,15 @@ def run_cell(name: str, seed: int) -> dict:
     seconds["warm_start"] = time.perf_counter() - start
     if run_dir is None:
         run_dir = ws_dir
+    elif CELLS[name].of is not None:  # an evaluation variant: the run must be there already
+        if not (run_dir / "final").is_dir():
+            raise SystemExit(f"{name} evaluates the run of {CELLS[name].of}, which is not finished: run that cell first")
     else:
         trainer = {"train_irl": train_irl, "train_sft": train_sft, "train_grpo": train_grpo}[CELLS[name].trainer]
         trainer(cfg)
     seconds["train"] = time.perf_counter() - start - seconds["warm_start"]
-    metrics, seconds["evaluate"] = evaluate(run_dir, "best", seed, reward=(run_dir / "best" / "reward_model").is_dir())
+    metrics, seconds["evaluate"] = evaluate(run_dir, "best", seed, reward=(run_dir / "best" / "reward_model").is_dir(),
+                                            settings=eval_of(name))
     log = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     selection = run_dir / "best" / "selection.json"  # which step best/ holds (policy, reward model)
     return {"cell": name, "seed": seed, "about": CELLS[name].about, "settings": settings_of(name, seed),
@@ -282,7 +313,8 @@ def tables(results: dict[tuple[str, int], dict]) -> str:
               "| cell | seeds | train wall s | greedy accuracy first → last (best) | NLL first → last (best) |",
               "|---|---|---|---|---|"]
     for name in names:
-        rows = [r for (cell, _), r in results.items() if cell == name and r["validation_log"]]
+        rows = [r for (cell, _), r in results.items()
+                if cell == name and r["validation_log"] and CELLS[name].of is None]
         if not rows:
             continue
 
