@@ -104,6 +104,8 @@ GROUPS: dict[str, dict[str, Cell]] = {
         "few_warm_start": Cell("none", warm_start=FEW, about="SFT on 100 demonstrations"),
         "few_airl": Cell("train_irl", FEW, warm_start=FEW,
                          about="AIRL: 100 demonstrations, rollouts on all 10,000 prompts"),
+        "few_airl_untrained": Cell("train_irl", FEW + ("discriminator.updates_per_step=0",), warm_start=FEW,
+                                   about="as few_airl, the discriminator never updated (its reward at initialisation)"),
         "few_airl-log_ratio-gail": Cell("train_irl", FEW + ("reward.head=log_ratio", "discriminator.form=gail"),
                                         warm_start=FEW, about="as few_airl, with the former default reward"),
         "few_sft_continued": Cell("train_sft", FEW + ("training.max_steps=@sft_steps",), warm_start=FEW,
