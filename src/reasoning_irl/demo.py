@@ -78,9 +78,12 @@ def describe_selection(run_dir: Path) -> str:
 
 
 def plot(run_dir: Path, output_root: Path) -> Path:
+    import json
+
     from reasoning_irl.plots.main import render
 
-    runs = [{"label": "AIRL (demo)", "method": "airl", "granularity": "step", "form": "gail",
+    saved = json.loads((run_dir / "best" / "reward_model" / "reward_config.json").read_text())
+    runs = [{"label": "AIRL (demo)", "method": "airl", "granularity": saved["granularity"], "form": saved["form"],
              "task": "arith", "run": str(run_dir)}]
     return render(runs, output_root / "figures", workers=2)
 
