@@ -1,7 +1,7 @@
 """Reward models and the adversarial discriminator (DESIGN.md §3).
 
 - :mod:`.positions`: which completion tokens each granularity scores (from character offsets);
-- :mod:`.heads`: the ``linear`` and ``log_ratio`` heads (and AIRL's potential);
+- :mod:`.heads`: the ``log_prob``, ``log_ratio`` and ``linear`` heads (and AIRL's potential);
 - :mod:`.reward_model`: :class:`RewardModel` — scores, rewards, step scores, one score per completion;
 - :mod:`.saving`: build, save (safetensors + ``reward_config.json``) and load;
 - :mod:`.forms`: ``gail`` and ``airl`` — what the loss sees, what the policy receives, what is exported;

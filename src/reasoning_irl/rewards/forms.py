@@ -3,7 +3,7 @@
 Notation, for one completion with scored positions p_1 < … < p_K (:mod:`.positions`):
 
 - q_k: the *score* at p_k, a prefix value (``linear``: the head on the hidden state at p_k;
-  ``log_ratio``: β·Σ_{s≤p_k} log π_ψ(y_s|…)/π_ref(y_s|…) + b).
+  ``log_ratio``: β·Σ_{s≤p_k} log π_ψ(y_s|…)/π_ref(y_s|…) + b; ``log_prob``: β·Σ_{s≤p_k} log π_ψ(y_s|…) + b).
 - g_k = q_k − q_{k−1} with q_0 = 0: the segment's own reward (``log_ratio``: exactly the segment's
   β·log-ratio sum, plus b for the first segment).
 - h_k: the potential at p_k (a scalar head on the hidden state), h_0 at the last token before the
