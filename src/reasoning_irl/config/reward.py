@@ -59,8 +59,9 @@ class RewardConfig:
     #: β of the ``log_ratio`` and ``log_prob`` heads; null (the default) takes the head's own default,
     #: :data:`reasoning_irl.rewards.heads.DEFAULT_BETA`, read through ``heads.beta_of`` on use (Hydra
     #: builds the defaults before it applies a ``reward.head=`` override). ``log_ratio``: β sets the
-    #: scale of the scores and, with Adam, how far π_ψ must move from π_ref for a given score. PRIME used 0.05 with 7B models; on arith with the 1M tiny model,
-    #: 120 updates at lr 1e-4 reached AUROC 0.96 with β = 0.5 and 0.74 with β = 0.05 (bench/reward_grid.py).
+    #: scale of the scores and, with Adam, how far π_ψ must move from π_ref for a given score. PRIME
+    #: used 0.05 with 7B models; on arith with the 1M tiny model, 120 updates at lr 1e-4 reached AUROC
+    #: 0.96 with β = 0.5 and 0.74 with β = 0.05 (bench/reward_grid.py).
     #: ``log_prob``: β = 1 makes the ``airl`` discriminator π_ψ / (π_ψ + π_θ), ½ at initialisation.
     beta: float | None = None
     #: Standard deviation of the ``linear`` head's initial weights (0 = start at a zero score, so the
