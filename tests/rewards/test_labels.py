@@ -21,6 +21,16 @@ def test_perturbed_positive_before_the_first_changed_token_negative_from_it():
     assert position_labels(sample, POSITIONS, OFFSETS)[1] == [1.0, 1.0, 0.0, 0.0]
 
 
+def test_first_change_labels_the_changed_segment_and_nothing_after_it():
+    sample = DiscriminatorSample("p", "x" * 10, "perturbed", first_changed_char=4)
+    indices, labels, weights = position_labels(sample, POSITIONS, OFFSETS, "first_change")
+    assert (indices, labels) == ([0, 1], [1.0, 0.0]) and sum(weights) == pytest.approx(1.0)
+    sample = DiscriminatorSample("p", "x" * 10, "perturbed", first_changed_char=5)
+    assert position_labels(sample, POSITIONS, OFFSETS, "first_change")[:2] == ([0, 1, 2], [1.0, 1.0, 0.0])
+    policy = DiscriminatorSample("p", "x" * 10, "policy")
+    assert position_labels(policy, POSITIONS, OFFSETS, "first_change")[1] == [0.0] * 4  # as prefix
+
+
 def test_policy_samples_prefix_or_last():
     sample = DiscriminatorSample("p", "x" * 10, "policy")
     assert position_labels(sample, POSITIONS, OFFSETS, "prefix")[1] == [0.0] * 4

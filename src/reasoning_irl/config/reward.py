@@ -16,7 +16,7 @@ HEADS = ("linear", "linear_sum", "log_ratio", "log_prob")
 AGGREGATIONS = ("last", "mean", "min")
 LOSSES = ("bce", "bradley_terry", "wgan")
 FORMS = ("gail", "airl")
-LABEL_POSITIONS = ("prefix", "last")
+LABEL_POSITIONS = ("prefix", "last", "first_change")
 PERTURBATIONS = (
     "flip_operator",
     "nearby_answer",
@@ -102,7 +102,10 @@ class DiscriminatorConfig:
     form: str = "airl"
     #: ``prefix``: experts positive at every scored position, perturbed traces positive before their
     #: first changed token and negative from there on, policy samples negative everywhere (the run that
-    #: worked). ``last``: policy samples labelled only at their last position.
+    #: worked). ``last``: policy samples labelled only at their last position. ``first_change``: as
+    #: ``prefix``, but a perturbed trace is negative only at the first scored position at or after its
+    #: change and unlabelled after it — for segment logits (the ``airl`` form), where a later segment
+    #: that is right given the changed one is not itself an error.
     label_positions: str = "prefix"
     #: Label smoothing ε of ``bce``: targets 1 − ε and ε (the reference code's current 0.1).
     label_smoothing: float = 0.1

@@ -11,6 +11,10 @@
 ``last``: as ``prefix``, except that a policy sample is labelled only at its last position (its prefix
 may be perfectly fine).
 
+``first_change``: as ``prefix``, except that a perturbed trace is negative only at p_k, the first scored
+position at or after c, and unlabelled after it. With segment logits (the ``airl`` form) a later
+segment that is right given the changed one is not an error of its own.
+
 Every sequence's labelled positions share a total weight of 1 (w = 1/#labelled), so each sequence
 counts once in the class means of the losses, whatever its length or granularity.
 
@@ -79,9 +83,12 @@ def position_labels(
         indices, labels = list(range(count)), [1.0] * count
     elif kind == "perturbed":
         changed_token = token_containing(offsets, sample.first_changed_char)
-        indices = list(range(count))
-        labels = [1.0 if positions[k] < changed_token else 0.0 for k in indices]
-    elif label_positions in ("last", "prefix"):
+        before = [k for k in range(count) if positions[k] < changed_token]
+        after = [k for k in range(count) if positions[k] >= changed_token]
+        if label_positions == "first_change":
+            after = after[:1]
+        indices, labels = before + after, [1.0] * len(before) + [0.0] * len(after)
+    elif label_positions in ("last", "prefix", "first_change"):
         indices = [count - 1] if label_positions == "last" else list(range(count))
         labels = [0.0] * len(indices)
         return indices, labels, [policy_weight / len(indices)] * len(indices)
