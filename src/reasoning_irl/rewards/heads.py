@@ -15,7 +15,8 @@ For completion tokens y_1 … y_T (prompt tokens never enter a score):
   policy's warm start) and no reference. AIRL's reward recovers the expert's log-policy (Fu et al. 2018:
   f* = log π_E, up to shaping), which this head parameterises directly: with the ``airl`` form and
   β = 1 the discriminator D = π_ψ / (π_ψ + π_θ) is ½ everywhere at initialisation. At step 0 the score
-  is the policy's own log-probability, so what training adds is measured against that baseline.
+  is the policy's own log-probability, so what training adds is measured against that baseline; and
+  while π_ψ stays close to the policy, rewarding the policy with it mostly lowers the policy's entropy.
 - ``potential`` (``airl`` only): h_t = u·x_t + d, AIRL's shaping potential; x_0 is the hidden state of
   the last token before the completion. Zero-initialised, so training starts without shaping.
 
