@@ -100,6 +100,35 @@ def test_gold_answers_are_used_only_with_the_flag(make_reward_model):
     assert Discriminator(model, flagged).update(positives, negatives)["num_pos"] == 3
 
 
+def test_expert_nll_weight_adds_lambda_times_the_experts_nll_gradient(make_reward_model):
+    from reasoning_irl.models.encoding import encode
+    from reasoning_irl.rewards.heads import token_logprobs
+
+    def grads(weight, model):
+        disc = Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1, max_grad_norm=None,
+                                                        learning_rate=0.0, expert_nll_weight=weight))
+        stats = disc.update(*_batch())
+        return torch.cat([p.grad.flatten() for p in model.backbone_parameters()]), stats
+
+    model = make_reward_model(head="log_prob", granularity="step")
+    plain, _ = grads(0.0, model)
+    anchored, stats = grads(2.0, model)
+    # the anchor's own gradient, by hand: 2 × mean over the expert's completion tokens of −log π_ψ
+    model.zero_grad(set_to_none=True)
+    encoded = encode(model.tokenizer, PROMPT, EXPERT)
+    ids = torch.tensor([encoded.input_ids])
+    start = encoded.prompt_length
+    nll = -token_logprobs(model.backbone(input_ids=ids).logits[0, start - 1:-1], ids[0, start:]).mean()
+    (2.0 * nll).backward()
+    by_hand = torch.cat([p.grad.flatten() for p in model.backbone_parameters()])
+    assert torch.allclose(anchored - plain, by_hand, atol=1e-5)
+    assert stats["expert_nll"] == pytest.approx(float(nll), rel=1e-4)
+    with pytest.raises(ValueError, match="expert_nll_weight=1.0 needs a likelihood head"):
+        Discriminator(make_reward_model(head="linear"), DiscriminatorConfig(form="gail", expert_nll_weight=1.0))
+    with pytest.raises(ValueError, match="expert_nll_weight=-1"):
+        DiscriminatorConfig(expert_nll_weight=-1)
+
+
 def test_refusals(make_reward_model, tmp_path):
     for head in ("log_ratio", "log_prob"):
         with pytest.raises(ValueError, match=f"wgan needs reward.head=linear: a {head} score"):

@@ -147,6 +147,10 @@ class DiscriminatorConfig:
     #: stay balanced). 1 = every negative counts the same, as in the reference code; 0 = experts against
     #: perturbed experts only (the policy's samples still get rewards, they just do not train the critic).
     policy_weight: float = 1.0
+    #: λ of an anchor added to the loss for the likelihood heads (``log_prob``, ``log_ratio``): λ times the
+    #: mean per-token negative log-likelihood of the expert traces under π_ψ, so the critic keeps fitting
+    #: the demonstrations while it discriminates (0 = off, the reference loss).
+    expert_nll_weight: float = 0.0
     #: Move policy samples whose answer is correct to the positives. Uses gold answers, so the method is
     #: no longer verifier-free: off by default (the reference code had it on).
     relabel_correct_samples: bool = False
@@ -170,5 +174,7 @@ class DiscriminatorConfig:
                 raise ValueError(f"discriminator.{key}={getattr(self, key)} must be positive")
         if self.policy_weight < 0:
             raise ValueError(f"discriminator.policy_weight={self.policy_weight} must be >= 0")
+        if self.expert_nll_weight < 0:
+            raise ValueError(f"discriminator.expert_nll_weight={self.expert_nll_weight} must be >= 0")
         if self.replay_buffer_size < 0 or self.perturbations_per_expert < 0:
             raise ValueError("discriminator.replay_buffer_size and perturbations_per_expert must be >= 0")

@@ -67,6 +67,12 @@ class Discriminator:
                 "not a free critic, and its gradient penalty would pull π_ψ off a distribution; "
                 f"use discriminator=bce or bradley_terry with {head}"
             )
+        if config.expert_nll_weight > 0 and reward_model.config.head not in LIKELIHOOD_HEADS:
+            raise ValueError(
+                f"discriminator.expert_nll_weight={config.expert_nll_weight} needs a likelihood head "
+                f"(reward.head=log_prob or log_ratio); reward.head={reward_model.config.head!r} has no "
+                "likelihood to anchor: set it to 0"
+            )
         if config.form != reward_model.form.name:
             raise ValueError(f"discriminator.form={config.form!r} but the reward model was built with form "
                              f"{reward_model.form.name!r}; build it with form={config.form!r}")
@@ -147,10 +153,11 @@ class Discriminator:
                                     cfg.relabel_correct_samples, cfg.policy_weight)
                     for s, p in zip(samples, prepared)]
         self.optimizer.zero_grad(set_to_none=True)
+        experts = [s.kind == "expert" for s in samples]
         if cfg.loss == "bradley_terry":
             stats = self._bradley_terry(samples, prepared, logprobs)
         else:
-            stats = self._position_loss(prepared, logprobs, labelled)
+            stats = self._position_loss(prepared, logprobs, labelled, experts)
         if cfg.loss == "wgan" and cfg.gradient_penalty > 0:
             stats["gradient_penalty"] = self._gradient_penalty(samples, prepared)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
@@ -190,8 +197,10 @@ class Discriminator:
             segment_logprobs = segment_logprobs.to(output.scores.device)
         return self.reward_model.form.logits(output.scores, output.potentials, segment_logprobs)
 
-    def _position_loss(self, prepared, logprobs, labelled) -> dict[str, float]:
+    def _position_loss(self, prepared, logprobs, labelled, experts) -> dict[str, float]:
         cfg = self.config
+        anchored = sum(experts) if cfg.expert_nll_weight > 0 else 0  # experts in the NLL anchor's mean
+        anchor_total = 0.0
         labels = torch.tensor([y for _, ys, _ in labelled for y in ys])
         weights = torch.tensor([w for _, _, ws in labelled for w in ws])
         coefficients = balanced_coefficients(labels, weights, halve=cfg.loss == "bce")
@@ -208,11 +217,20 @@ class Discriminator:
             coeff = coefficients[cursor:cursor + size].to(chunk_logits.device)
             loss = (class_balanced_bce(*args, cfg.label_smoothing, coeff) if cfg.loss == "bce"
                     else wgan_critic_loss(*args, coeff))
+            if anchored:
+                nll = [-out.token_logprobs.mean() for i, out in zip(chunk, outputs) if experts[i]]
+                if nll:
+                    anchor = torch.stack(nll).sum() / anchored
+                    anchor_total += float(anchor.detach())
+                    loss = loss + cfg.expert_nll_weight * anchor
             loss.backward()
             total += float(loss.detach())
             cursor += size
             all_logits.append(chunk_logits.detach().cpu())
-        return {"loss": total, **_accuracy(torch.cat(all_logits), labels, weights, labelled)}
+        stats = {"loss": total, **_accuracy(torch.cat(all_logits), labels, weights, labelled)}
+        if anchored:
+            stats["expert_nll"] = anchor_total
+        return stats
 
     def _bradley_terry(self, samples, prepared, logprobs) -> dict[str, float]:
         sequence_logits = []

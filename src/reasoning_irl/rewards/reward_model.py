@@ -66,11 +66,14 @@ class Prepared:
 @dataclass
 class SampleOutput:
     """Differentiable outputs for one sample: q_t for all T completion tokens, q at the K scored
-    positions, and the K+1 potentials [h_0, h at each scored position] (``airl``; else None)."""
+    positions, the K+1 potentials [h_0, h at each scored position] (``airl``; else None) and, for the
+    likelihood heads, log π_ψ of each completion token."""
 
     token_scores: torch.Tensor
     scores: torch.Tensor
     potentials: torch.Tensor | None
+    #: log π_ψ of each completion token (the likelihood heads; else None).
+    token_logprobs: torch.Tensor | None = None
 
 
 @dataclass
@@ -222,6 +225,7 @@ class RewardModel(nn.Module):
         for row, sample in enumerate(prepared):
             start = int(batch["completion_start"][row])
             index = torch.arange(start, start + sample.encoded.completion_length, device=device)  # (T,)
+            trained = None
             if logits is not None:
                 targets = inputs["input_ids"][row, index]
                 trained = token_logprobs(logits[row, index - 1], targets)  # logit at p−1 predicts token p
@@ -237,7 +241,7 @@ class RewardModel(nn.Module):
             if self.form.needs_potential:
                 states = torch.cat([hidden[row, start - 1 : start], hidden[row, index[positions]]])
                 potentials = head("potential", states)  # (K+1,): h_0 before the completion, then h_k
-            outputs.append(SampleOutput(token_scores, token_scores[positions], potentials))
+            outputs.append(SampleOutput(token_scores, token_scores[positions], potentials, trained))
         return outputs
 
     def _reference_logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
