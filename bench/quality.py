@@ -22,6 +22,7 @@ Runs go to ``outputs/quality/`` (not committed); budgets are in steps, wall time
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -61,8 +62,6 @@ class Cell:
 
 def at_temperature(cells: dict[str, Cell], name: str, temperature: float) -> tuple[str, Cell]:
     """(name, cell) evaluating the run of ``cells[name]`` at another sampling temperature."""
-    import dataclasses
-
     base = cells[name]
     return f"{name}@T{temperature}", dataclasses.replace(
         base, of=name, temperature=temperature, about=f"{base.about}; evaluated at T = {temperature}")

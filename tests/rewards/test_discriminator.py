@@ -123,6 +123,9 @@ def test_expert_nll_weight_adds_lambda_times_the_experts_nll_gradient(make_rewar
     by_hand = torch.cat([p.grad.flatten() for p in model.backbone_parameters()])
     assert torch.allclose(anchored - plain, by_hand, atol=1e-5)
     assert stats["expert_nll"] == pytest.approx(float(nll), rel=1e-4)
+    pairwise = Discriminator(model, DiscriminatorConfig(form="gail", loss="bradley_terry", updates_per_step=1,
+                                                        learning_rate=0.0, expert_nll_weight=2.0))
+    assert pairwise.update(*_batch())["expert_nll"] == pytest.approx(float(nll), rel=1e-4)  # every loss anchors
     with pytest.raises(ValueError, match="expert_nll_weight=1.0 needs a likelihood head"):
         Discriminator(make_reward_model(head="linear"), DiscriminatorConfig(form="gail", expert_nll_weight=1.0))
     with pytest.raises(ValueError, match="expert_nll_weight=-1"):

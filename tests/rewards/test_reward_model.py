@@ -1,12 +1,14 @@
 """The reward model on the tiny backbone: positions, scores vs rewards, batching, save/load, bad input."""
 
+import json
+
 import pytest
 import torch
 
 from reasoning_irl.config.reward import DiscriminatorConfig
 from reasoning_irl.models.encoding import encode
 from reasoning_irl.rewards import Discriminator, DiscriminatorSample, load_reward_model
-from reasoning_irl.rewards.heads import token_logprobs
+from reasoning_irl.rewards.heads import beta_of, token_logprobs
 
 COMPLETION = "<think>\n3 + 4 = 7\n7 * 2 = 14\n</think>\n<answer>\n14\n</answer>"
 PROMPT = [{"role": "user", "content": "Start with 3. Add 4. Multiply by 2. What is the result?"}]
@@ -122,6 +124,8 @@ def test_save_then_load_gives_identical_scores(make_reward_model, tmp_path, head
     saved = (tmp_path / "rm" / "reward_config.json").read_text()
     for key in ('"head"', '"granularity"', '"beta"', '"tokenizer_hash"', '"form"'):
         assert key in saved
+    # the β used, not null (a later change of the head's default must not change a saved model)
+    assert json.loads(saved)["reward"]["beta"] == beta_of(model.config) == {"log_prob": 1.0}.get(head, 0.5)
     assert (tmp_path / "rm" / ("adapter_model.safetensors" if lora_rank else "model.safetensors")).is_file()
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from reasoning_irl.models.encoding import encode
-from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS, beta_of, log_ratio_scores
+from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS, beta_of, likelihood_scores
 from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
 
 
@@ -196,13 +196,13 @@ class RewardScorer:
         rm.eval()
         head = rm.head
         config = rm.config
+        likelihood = config.head in LIKELIHOOD_HEADS
+        lm_head = rm.base_model().get_output_embeddings() if likelihood else None
+        beta = beta_of(config)
         try:
             for chunk in _order([len(p.encoded.input_ids) for p in prepared], self.batch_size):
                 items = [prepared[i] for i in chunk]
                 before, at = self._states(rm.backbone, items)
-                likelihood = config.head in LIKELIHOOD_HEADS
-                if likelihood:
-                    lm_head = rm.base_model().get_output_embeddings()
                 if config.head == "log_ratio":
                     if rm.reference is not None:
                         ref_before, _ = self._states(rm.reference, items)
@@ -221,7 +221,7 @@ class RewardScorer:
                                 reference, _ = _logprobs_entropy(lm_head, ref_before[row, :n], targets, False)
                         else:
                             reference, _ = _logprobs_entropy(ref_head, ref_before[row, :n], targets, False)
-                        token_scores = log_ratio_scores(trained, reference, beta_of(config), head("bias"))
+                        token_scores = likelihood_scores(trained, reference, beta, head("bias"))
                     else:
                         token_scores = head("score", at[row, :n])
                     positions = torch.tensor(p.positions, device=token_scores.device)

@@ -155,7 +155,7 @@ class Discriminator:
         self.optimizer.zero_grad(set_to_none=True)
         experts = [s.kind == "expert" for s in samples]
         if cfg.loss == "bradley_terry":
-            stats = self._bradley_terry(samples, prepared, logprobs)
+            stats = self._bradley_terry(samples, prepared, logprobs, experts)
         else:
             stats = self._position_loss(prepared, logprobs, labelled, experts)
         if cfg.loss == "wgan" and cfg.gradient_penalty > 0:
@@ -197,10 +197,18 @@ class Discriminator:
             segment_logprobs = segment_logprobs.to(output.scores.device)
         return self.reward_model.form.logits(output.scores, output.potentials, segment_logprobs)
 
+    def _expert_nll(self, chunk, outputs, experts: Sequence[bool]) -> torch.Tensor | None:
+        """This chunk's share of the anchor: its experts' mean token NLL under π_ψ, summed, divided by the
+        batch's number of experts (``discriminator.expert_nll_weight``); None when off or none here."""
+        count = sum(experts)
+        if self.config.expert_nll_weight == 0 or count == 0:
+            return None
+        nll = [-out.token_logprobs.mean() for i, out in zip(chunk, outputs) if experts[i]]
+        return torch.stack(nll).sum() / count if nll else None
+
     def _position_loss(self, prepared, logprobs, labelled, experts) -> dict[str, float]:
         cfg = self.config
-        anchored = sum(experts) if cfg.expert_nll_weight > 0 else 0  # experts in the NLL anchor's mean
-        anchor_total = 0.0
+        anchor_total = None
         labels = torch.tensor([y for _, ys, _ in labelled for y in ys])
         weights = torch.tensor([w for _, _, ws in labelled for w in ws])
         coefficients = balanced_coefficients(labels, weights, halve=cfg.loss == "bce")
@@ -217,41 +225,48 @@ class Discriminator:
             coeff = coefficients[cursor:cursor + size].to(chunk_logits.device)
             loss = (class_balanced_bce(*args, cfg.label_smoothing, coeff) if cfg.loss == "bce"
                     else wgan_critic_loss(*args, coeff))
-            if anchored:
-                nll = [-out.token_logprobs.mean() for i, out in zip(chunk, outputs) if experts[i]]
-                if nll:
-                    anchor = torch.stack(nll).sum() / anchored
-                    anchor_total += float(anchor.detach())
-                    loss = loss + cfg.expert_nll_weight * anchor
+            anchor = self._expert_nll(chunk, outputs, experts)
+            if anchor is not None:
+                anchor_total = (anchor_total or 0.0) + float(anchor.detach())
+                loss = loss + cfg.expert_nll_weight * anchor
             loss.backward()
             total += float(loss.detach())
             cursor += size
             all_logits.append(chunk_logits.detach().cpu())
         stats = {"loss": total, **_accuracy(torch.cat(all_logits), labels, weights, labelled)}
-        if anchored:
+        if anchor_total is not None:
             stats["expert_nll"] = anchor_total
         return stats
 
-    def _bradley_terry(self, samples, prepared, logprobs) -> dict[str, float]:
-        sequence_logits = []
+    def _bradley_terry(self, samples, prepared, logprobs, experts) -> dict[str, float]:
+        sequence_logits, anchors = [], []
         for begin in range(0, len(prepared), self.config.micro_batch_size):
             chunk = range(begin, min(begin + self.config.micro_batch_size, len(prepared)))
             outputs = self.reward_model.forward_prepared([prepared[i] for i in chunk])
+            anchor = self._expert_nll(chunk, outputs, experts)
+            if anchor is not None:
+                anchors.append(anchor)
             for i, out in zip(chunk, outputs):
                 logits = self._sample_logits(prepared[i], out, logprobs[i])
                 sequence_logits.append(logits[-1] if self.reward_model.form.name == "gail" else logits.sum())
-        experts = {s.problem_id: i for i, s in enumerate(samples) if s.kind == "expert"}
-        pairs = [(experts[s.problem_id], j) for j, s in enumerate(samples)
-                 if s.kind != "expert" and s.problem_id in experts]
+        expert_of = {s.problem_id: i for i, s in enumerate(samples) if s.kind == "expert"}
+        pairs = [(expert_of[s.problem_id], j) for j, s in enumerate(samples)
+                 if s.kind != "expert" and s.problem_id in expert_of]
         expert_scores = torch.stack([sequence_logits[i] for i, _ in pairs]) if pairs else torch.zeros(0)
         negative_scores = torch.stack([sequence_logits[j] for _, j in pairs]) if pairs else torch.zeros(0)
         loss = bradley_terry(expert_scores, negative_scores, self.config.pairwise_margin)
+        if anchors:
+            anchor = torch.stack(anchors).sum()
+            loss = loss + self.config.expert_nll_weight * anchor
         loss.backward()
-        return {"loss": float(loss.detach()), "acc_pos": float((expert_scores > negative_scores).float().mean()),
-                "acc_neg": float((expert_scores > negative_scores).float().mean()),
-                "logit_pos_mean": float(expert_scores.detach().mean()),
-                "logit_neg_mean": float(negative_scores.detach().mean()),
-                "num_pos": float(len(experts)), "num_neg": float(len(pairs))}
+        stats = {"loss": float(loss.detach()), "acc_pos": float((expert_scores > negative_scores).float().mean()),
+                 "acc_neg": float((expert_scores > negative_scores).float().mean()),
+                 "logit_pos_mean": float(expert_scores.detach().mean()),
+                 "logit_neg_mean": float(negative_scores.detach().mean()),
+                 "num_pos": float(len(expert_of)), "num_neg": float(len(pairs))}
+        if anchors:
+            stats["expert_nll"] = float(anchor.detach())
+        return stats
 
     def _gradient_penalty(self, samples, prepared) -> float:
         model = self.reward_model

@@ -85,7 +85,7 @@ def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
 
 
-def log_ratio_scores(
+def likelihood_scores(
     trained_logprobs: torch.Tensor, reference_logprobs: torch.Tensor | None, beta: float, bias: torch.Tensor
 ) -> torch.Tensor:
     """q_t = β·cumsum_t(log π_ψ − log π_ref) + b over one completion's tokens: (T,) → (T,).

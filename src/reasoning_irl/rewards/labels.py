@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reasoning_irl.config.reward import LABEL_POSITIONS
 from reasoning_irl.rewards.positions import token_containing
 
 KINDS = ("expert", "perturbed", "policy")
@@ -88,10 +89,10 @@ def position_labels(
         if label_positions == "first_change":
             after = after[:1]
         indices, labels = before + after, [1.0] * len(before) + [0.0] * len(after)
-    elif label_positions in ("last", "prefix", "first_change"):
+    elif label_positions in LABEL_POSITIONS:
         indices = [count - 1] if label_positions == "last" else list(range(count))
         labels = [0.0] * len(indices)
         return indices, labels, [policy_weight / len(indices)] * len(indices)
     else:
-        raise ValueError(f"unknown label_positions {label_positions!r}; use prefix or last")
+        raise ValueError(f"unknown label_positions {label_positions!r}; use one of {', '.join(LABEL_POSITIONS)}")
     return indices, labels, [1.0 / len(indices)] * len(indices)

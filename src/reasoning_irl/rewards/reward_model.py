@@ -45,7 +45,7 @@ from reasoning_irl.rewards.heads import (
     LIKELIHOOD_HEADS,
     RewardHead,
     beta_of,
-    log_ratio_scores,
+    likelihood_scores,
     token_logprobs,
 )
 from reasoning_irl.rewards.positions import covering_position, scored_positions, step_end_tokens
@@ -231,7 +231,7 @@ class RewardModel(nn.Module):
                 trained = token_logprobs(logits[row, index - 1], targets)  # logit at p−1 predicts token p
                 reference = (None if reference_logits is None
                              else token_logprobs(reference_logits[row, index - 1], targets))
-                token_scores = log_ratio_scores(trained, reference, beta_of(self.config), head("bias"))
+                token_scores = likelihood_scores(trained, reference, beta_of(self.config), head("bias"))
             else:
                 token_scores = head("score", hidden[row, index])
                 if self.config.head == "linear_sum":

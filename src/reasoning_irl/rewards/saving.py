@@ -93,7 +93,8 @@ def save_reward_model(reward_model: RewardModel, directory: str | os.PathLike) -
             reward_model.reference.save_pretrained(directory / "reference")
     atomic_write_json(directory / CONFIG_NAME, {
         "format_version": FORMAT_VERSION,
-        "reward": asdict(reward_model.config),
+        # β as used, not null: a later change of the head's default must not change a saved model
+        "reward": {**asdict(reward_model.config), "beta": beta_of(reward_model.config)},
         "form": reward_model.form.name,
         "gamma": getattr(reward_model.form, "gamma", 1.0),
         "lora": reward_model.is_lora,
