@@ -120,3 +120,30 @@ def test_generate_mode_end_to_end(tmp_path):
     selectors = metrics["best_of_n"]["selectors"]
     assert selectors["policy_mean_logprob"]["available"] and selectors["reward_min_step"]["available"]
     assert metrics["localisation"]["methods"]["policy_entropy_rise"]["available"]
+
+
+def _randomise_head(rm, seed):
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in rm.head.parameters():
+            p.copy_(0.3 * torch.randn_like(p))
+
+
+@pytest.mark.parametrize("granularity", ["sparse", "step", "interval", "dense"])
+@pytest.mark.parametrize("form", ["gail", "airl"])
+@pytest.mark.parametrize("head", ["linear", "linear_sum", "log_ratio", "log_prob"])
+def test_scorer_equals_the_training_path_for_every_head_form_and_granularity(data, head, form, granularity):
+    """RewardScorer (evaluation) and RewardModel.score (training) give the same scores and rewards."""
+    rm = build_reward_model(
+        RewardConfig(head=head, granularity=granularity, interval_tokens=4),
+        ModelConfig(reward="tiny"), backbone="tiny", form=form,
+    )
+    _perturb(rm.backbone, 3)
+    _randomise_head(rm, 4)
+    prompts, completions = data
+    expected = rm.score(prompts, completions)
+    got = RewardScorer(rm, batch_size=3).score(prompts, completions)
+    for a, b in zip(expected, got):
+        assert a.token_indices == b.token_indices
+        np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(a.rewards, b.rewards, rtol=1e-5, atol=1e-4)

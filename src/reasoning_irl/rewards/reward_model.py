@@ -220,29 +220,44 @@ class RewardModel(nn.Module):
                     reference_logits = self._reference_logits(inputs)
         else:
             hidden = self._decoder()(**inputs, use_cache=False).last_hidden_state  # (B, L, H)
-        head = self.head
         outputs = []
         for row, sample in enumerate(prepared):
             start = int(batch["completion_start"][row])
             index = torch.arange(start, start + sample.encoded.completion_length, device=device)  # (T,)
-            trained = None
+            trained = reference = None
             if logits is not None:
                 targets = inputs["input_ids"][row, index]
                 trained = token_logprobs(logits[row, index - 1], targets)  # logit at p−1 predicts token p
                 reference = (None if reference_logits is None
                              else token_logprobs(reference_logits[row, index - 1], targets))
-                token_scores = likelihood_scores(trained, reference, beta_of(self.config), head("bias"))
-            else:
-                token_scores = head("score", hidden[row, index])
-                if self.config.head == "linear_sum":
-                    token_scores = torch.cumsum(token_scores, dim=0)
-            positions = torch.tensor(sample.positions, device=device)
-            potentials = None
-            if self.form.needs_potential:
-                states = torch.cat([hidden[row, start - 1 : start], hidden[row, index[positions]]])
-                potentials = head("potential", states)  # (K+1,): h_0 before the completion, then h_k
-            outputs.append(SampleOutput(token_scores, token_scores[positions], potentials, trained))
+            states = None if hidden is None else (hidden[row, start - 1], hidden[row, index])
+            outputs.append(self.sample_output(sample, trained, reference, states))
         return outputs
+
+    def sample_output(self, sample: Prepared, trained_logprobs: torch.Tensor | None,
+                      reference_logprobs: torch.Tensor | None,
+                      states: tuple[torch.Tensor, torch.Tensor] | None) -> SampleOutput:
+        """One sample's scores from its per-token inputs: the single computation that training
+        (:meth:`forward_prepared`) and evaluation (:class:`reasoning_irl.eval.scoring.RewardScorer`) share.
+
+        ``trained_logprobs`` / ``reference_logprobs`` (T,): log π_ψ / log π_ref of each completion token
+        (likelihood heads; the reference for ``log_ratio`` only); ``states``: the last hidden state before
+        the completion (H,) and the hidden states at the T completion tokens (T, H) (the ``linear`` heads,
+        and the potentials of ``airl``).
+        """
+        head = self.head
+        if self.config.head in LIKELIHOOD_HEADS:
+            token_scores = likelihood_scores(trained_logprobs, reference_logprobs, beta_of(self.config), head("bias"))
+        else:
+            token_scores = head("score", states[1])
+            if self.config.head == "linear_sum":
+                token_scores = torch.cumsum(token_scores, dim=0)
+        positions = torch.tensor(sample.positions, device=token_scores.device)
+        potentials = None
+        if self.form.needs_potential:
+            before, at = states
+            potentials = head("potential", torch.cat([before[None], at[positions]]))  # (K+1,): h_0, then h_k
+        return SampleOutput(token_scores, token_scores[positions], potentials, trained_logprobs)
 
     def _reference_logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.reference is not None:
@@ -290,11 +305,16 @@ class RewardModel(nn.Module):
             for begin in range(0, len(order), size):
                 chunk = order[begin : begin + size]
                 for i, out in zip(chunk, self.forward_prepared([prepared[i] for i in chunk])):
-                    rewards = self.form.policy_rewards(out.scores, out.potentials, temperature=temperature, clip=clip)
-                    results[i] = self._scored(prepared[i], out.scores.tolist(), rewards.tolist())
+                    results[i] = self.scored(prepared[i], out, temperature=temperature, clip=clip)
         finally:
             self.train(was_training)
         return results  # type: ignore[return-value]
+
+    def scored(self, sample: Prepared, output: SampleOutput, *, temperature: float = 1.0,
+               clip: float | None = None) -> ScoredSample:
+        """The :class:`ScoredSample` of one sample's :meth:`sample_output` (rewards per the form)."""
+        rewards = self.form.policy_rewards(output.scores, output.potentials, temperature=temperature, clip=clip)
+        return self._scored(sample, output.scores.tolist(), rewards.tolist())
 
     def _scored(self, sample: Prepared, scores: list[float], rewards: list[float]) -> ScoredSample:
         encoded, text = sample.encoded, sample.encoded.completion
