@@ -92,7 +92,20 @@ def test_nan_reward_scores_are_an_error(data, monkeypatch):
         RewardScorer(rm).score(*data)
 
 
-def test_generate_mode_end_to_end(tmp_path):
+def test_generate_mode_end_to_end(tmp_path, monkeypatch):
+    seen = {}
+    policy_score, reward_score = PolicyScorer.score, RewardScorer.score
+
+    def policy_spy(self, prompts, completions, append_eos=True):
+        seen["policy"] = list(append_eos)
+        return policy_score(self, prompts, completions, append_eos)
+
+    def reward_spy(self, *args, finished=None, **kwargs):
+        seen["reward"] = list(finished)
+        return reward_score(self, *args, finished=finished, **kwargs)
+
+    monkeypatch.setattr(PolicyScorer, "score", policy_spy)
+    monkeypatch.setattr(RewardScorer, "score", reward_spy)
     cfg = build_config(
         {
             "task.name": "arith",
@@ -110,6 +123,8 @@ def test_generate_mode_end_to_end(tmp_path):
     )
     metrics = run_evaluation(cfg)
     assert metrics["n_problems"] == 2 and metrics["n_samples"] == 6
+    # both scorers read each sample's meta.finished: an unfinished rollout gets no EOS in either
+    assert seen["reward"] == seen["policy"] and len(seen["reward"]) == 3
     rows = [json.loads(line) for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
     assert [(r["problem_id"], r["sample_idx"]) for r in rows][:3] == [
         (rows[0]["problem_id"], i) for i in range(3)
@@ -141,9 +156,10 @@ def test_scorer_equals_the_training_path_for_every_head_form_and_granularity(dat
     _perturb(rm.backbone, 3)
     _randomise_head(rm, 4)
     prompts, completions = data
-    expected = rm.score(prompts, completions)
-    got = RewardScorer(rm, batch_size=3).score(prompts, completions)
-    for a, b in zip(expected, got):
-        assert a.token_indices == b.token_indices
+    finished = [True, False, True, False, False, True, True]  # unfinished rollouts: no EOS, no terminal h_K
+    expected = rm.score(prompts, completions, finished=finished)
+    got = RewardScorer(rm, batch_size=3).score(prompts, completions, finished=finished)
+    for a, b, done in zip(expected, got, finished):
+        assert a.token_indices == b.token_indices and a.truncated == b.truncated == (not done)
         np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(a.rewards, b.rewards, rtol=1e-5, atol=1e-4)

@@ -5,6 +5,7 @@ import torch
 
 from reasoning_irl.config.reward import DiscriminatorConfig
 from reasoning_irl.rewards import Discriminator, DiscriminatorSample
+from reasoning_irl.rewards.positions import segment_ids
 
 PROMPT = [{"role": "user", "content": "Start with 3. Add 4. Multiply by 2."}]
 EXPERT = "<think>\n3 + 4 = 7\n7 * 2 = 14\n</think>\n<answer>\n14\n</answer>"
@@ -164,3 +165,39 @@ def test_airl_uses_the_policy_logprobs_of_the_same_tokens(make_reward_model):
         short.update(*_batch())
     rewards = disc.policy_rewards([PROMPT], [EXPERT])[0]
     assert len(rewards.rewards) == len(rewards.scores)
+
+
+def test_an_unfinished_policy_sample_is_scored_without_eos_and_without_terminal_potential(make_reward_model):
+    """The critic sees a rollout cut by max_new_tokens as the prefix it is: no EOS token, h_K kept."""
+    model = make_reward_model(head="linear", form="airl", head_init_std=0.02)
+    with torch.no_grad():
+        model.head.potential.weight.normal_(std=0.3)
+    prepared, logits = [], []
+    prepare, sample_logits = model.prepare, Discriminator._sample_logits
+
+    def spy_prepare(*args, **kwargs):
+        prepared.append(prepare(*args, **kwargs))
+        return prepared[-1]
+
+    def spy_logits(self, prep, output, logprobs):
+        logits.append((prep, output, logprobs, sample_logits(self, prep, output, logprobs)))
+        return logits[-1][-1]
+
+    model.prepare = spy_prepare
+    disc = Discriminator(model, DiscriminatorConfig(form="airl", updates_per_step=1),
+                         policy_tokenizer_hash=model.tokenizer_hash,
+                         policy_logprobs=lambda p, c: [[-1.0] * 200 for _ in c])
+    expert = DiscriminatorSample(PROMPT, EXPERT, "expert", problem_id="p0")
+    cut = DiscriminatorSample(PROMPT, EXPERT[:20], "policy", problem_id="p0", finished=False)
+    Discriminator._sample_logits = spy_logits
+    try:
+        disc.step([expert, cut])
+    finally:
+        Discriminator._sample_logits = sample_logits
+    assert prepared[0].encoded.has_eos and prepared[0].terminal
+    assert not prepared[1].encoded.has_eos and not prepared[1].terminal
+    prep, output, logprobs, got = logits[1]
+    assert len(logprobs) == prep.encoded.completion_length  # log π of the sampled tokens only
+    segments = torch.zeros(len(prep.positions)).index_add_(
+        0, torch.tensor(segment_ids(prep.positions, len(logprobs))), logprobs)
+    assert torch.allclose(got, model.form.logits(output.scores, output.potentials, segments, terminal=False))

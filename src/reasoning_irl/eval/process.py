@@ -267,6 +267,7 @@ class ProblemProcessor:
             [s.completion for s in samples],
             [s.steps for s in samples],
             return_offsets=True,
+            finished=[bool(s.meta.get("finished", True)) for s in samples],
         )
         return list(zip(scored, offsets))
 

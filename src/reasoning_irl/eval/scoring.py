@@ -184,13 +184,15 @@ class RewardScorer:
         steps: Sequence[Sequence[str] | None] | None = None,
         *,
         return_offsets: bool = False,
+        finished: Sequence[bool] | None = None,
     ):
-        """ScoredSample per completion (and, with ``return_offsets``, each one's completion-token spans)."""
+        """ScoredSample per completion (and, with ``return_offsets``, each one's completion-token spans).
+
+        ``finished[i]`` False: completion i did not end (an unfinished rollout): no EOS, no terminal
+        potential, as :meth:`RewardModel.score`.
+        """
         rm = self.rm
-        prepared = [
-            rm.prepare(p, c, None if steps is None else steps[i])
-            for i, (p, c) in enumerate(zip(prompts, completions))
-        ]
+        prepared = rm.prepare_all(prompts, completions, steps, finished)
         results: list[ScoredSample | None] = [None] * len(prepared)
         was_training = rm.training
         rm.eval()

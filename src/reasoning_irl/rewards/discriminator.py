@@ -121,10 +121,12 @@ class Discriminator:
 
     # --- rewards ------------------------------------------------------------------------------------
     def policy_rewards(self, prompts: Sequence[Any], completions: Sequence[str],
-                       steps: Sequence[Sequence[str] | None] | None = None) -> list[ScoredSample]:
-        """Scores and policy rewards (with ``reward_temperature`` and ``reward_clip``) of completions."""
+                       steps: Sequence[Sequence[str] | None] | None = None, *,
+                       finished: Sequence[bool] | None = None) -> list[ScoredSample]:
+        """Scores and policy rewards (with ``reward_temperature`` and ``reward_clip``) of completions;
+        ``finished[i]`` False for a rollout that did not stop (:meth:`RewardModel.score`)."""
         return self.reward_model.score(prompts, completions, steps, temperature=self.config.reward_temperature,
-                                       clip=self.config.reward_clip)
+                                       clip=self.config.reward_clip, finished=finished)
 
     # --- the update ---------------------------------------------------------------------------------
     def update(self, positives: Sequence[DiscriminatorSample],
@@ -147,7 +149,7 @@ class Discriminator:
         """One optimiser step on ``samples`` (experts, perturbed traces and policy samples mixed)."""
         model, cfg = self.reward_model, self.config
         model.train()
-        prepared = [model.prepare(s.prompt, s.completion, s.steps) for s in samples]
+        prepared = [model.prepare(s.prompt, s.completion, s.steps, finished=s.finished) for s in samples]
         logprobs = self._policy_logprobs(samples, prepared)
         labelled = [position_labels(s, p.positions, p.encoded.completion_offsets, cfg.label_positions,
                                     cfg.relabel_correct_samples, cfg.policy_weight)
@@ -195,7 +197,8 @@ class Discriminator:
             segments = torch.tensor(segment_ids(prep.positions, len(logprobs)))
             segment_logprobs = torch.zeros(len(prep.positions)).index_add_(0, segments, logprobs)
             segment_logprobs = segment_logprobs.to(output.scores.device)
-        return self.reward_model.form.logits(output.scores, output.potentials, segment_logprobs)
+        return self.reward_model.form.logits(output.scores, output.potentials, segment_logprobs,
+                                             terminal=prep.terminal)
 
     def _expert_nll(self, chunk, outputs, experts: Sequence[bool]) -> torch.Tensor | None:
         """This chunk's share of the anchor: its experts' mean token NLL under π_ψ, summed, divided by the

@@ -52,6 +52,9 @@ class DiscriminatorSample:
     #: ``airl``: the policy's log-probability of each completion token (same tokenizer as the reward
     #: model; the appended EOS included when ``reward.append_eos``).
     policy_logprobs: Sequence[float] | None = None
+    #: Policy samples: whether the rollout ended (its EOS sampled); False = cut by max_new_tokens, scored
+    #: without an appended EOS and without the terminal potential.
+    finished: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -19,6 +19,10 @@ Handling of awkward inputs (each tested):
   non-empty lines (:func:`reasoning_irl.text.segment_steps`);
 - a trace longer than ``max_length`` is cut from the right; ``ScoredSample.truncated`` says so, the
   last kept token is the last scored position, and steps cut off have score None;
+- an unfinished completion (``finished=False``: a rollout cut by ``max_new_tokens``) gets no EOS (the
+  policy never sampled one, so log π(EOS | cut prefix) is no part of it), its last scored position is
+  its last sampled token, ``airl`` keeps the potential there (a cut is not a terminal state) and
+  ``ScoredSample.truncated`` is true; the same holds for a trace cut by ``max_length``;
 - asking for a granularity other than the one the model was trained with is an error.
 
 A step's score is the score at the first scored position at or after the step's last token (the
@@ -61,6 +65,8 @@ class Prepared:
     positions: list[int]
     #: For each step, the index k of the scored position that closes it (None: cut by truncation).
     step_positions: list[int | None]
+    #: Whether the completion ended here (finished and not cut by ``max_length``): ``airl``'s h_K = 0.
+    terminal: bool = True
 
 
 @dataclass
@@ -103,7 +109,7 @@ class ScoredSample:
     steps: list[StepScore]
     sequence_score: float
     aggregation: str
-    truncated: bool
+    truncated: bool  # the completion did not end: cut by max_length, or an unfinished rollout
     num_completion_tokens: int
 
     @property
@@ -193,15 +199,31 @@ class RewardModel(nn.Module):
         return base.get_decoder() if hasattr(base, "get_decoder") else base.model
 
     # --- encoding -----------------------------------------------------------------------------------
-    def prepare(self, prompt: Any, completion: str, steps: Sequence[str] | None = None) -> Prepared:
+    def prepare(self, prompt: Any, completion: str, steps: Sequence[str] | None = None, *,
+                finished: bool = True) -> Prepared:
+        """Encode one sample; ``finished=False`` (a rollout that did not stop) appends no EOS and marks the
+        end as non-terminal."""
         encoded = encode(self.tokenizer, prompt, completion, max_length=self.max_length,
-                         append_eos=self.config.append_eos)
+                         append_eos=self.config.append_eos and finished)
         spans = segment_steps(completion, steps)
         positions = scored_positions(self.config.granularity, encoded.completion_offsets, spans,
                                      self.config.interval_tokens)
         step_positions = [None if t is None else covering_position(positions, t)
                           for t in step_end_tokens(encoded.completion_offsets, spans)]
-        return Prepared(encoded, spans, positions, step_positions)
+        return Prepared(encoded, spans, positions, step_positions, terminal=finished and not encoded.truncated)
+
+    def prepare_all(self, prompts: Sequence[Any], completions: Sequence[str],
+                    steps: Sequence[Sequence[str] | None] | None = None,
+                    finished: Sequence[bool] | None = None) -> list[Prepared]:
+        """:meth:`prepare` of every (prompt, completion), with their optional steps and finished flags."""
+        if len(prompts) != len(completions) or (steps is not None and len(steps) != len(completions)) or (
+                finished is not None and len(finished) != len(completions)):
+            raise ValueError(f"got {len(prompts)} prompts, {len(completions)} completions"
+                             f"{'' if steps is None else f', {len(steps)} step lists'}"
+                             f"{'' if finished is None else f', {len(finished)} finished flags'}; they must match")
+        return [self.prepare(p, c, None if steps is None else steps[i],
+                             finished=True if finished is None else bool(finished[i]))
+                for i, (p, c) in enumerate(zip(prompts, completions))]
 
     # --- the differentiable path --------------------------------------------------------------------
     def forward_prepared(self, prepared: Sequence[Prepared]) -> list[SampleOutput]:
@@ -284,18 +306,15 @@ class RewardModel(nn.Module):
     def score(self, prompts: Sequence[Any], completions: Sequence[str],
               steps: Sequence[Sequence[str] | None] | None = None, *, granularity: str | None = None,
               temperature: float = 1.0, clip: float | None = None,
-              micro_batch_size: int | None = None) -> list[ScoredSample]:
-        """Score completions (one prompt each); ``steps[i]`` optional explicit steps of completion i.
+              micro_batch_size: int | None = None, finished: Sequence[bool] | None = None) -> list[ScoredSample]:
+        """Score completions (one prompt each); ``steps[i]`` optional explicit steps of completion i;
+        ``finished[i]`` False for a completion that did not end (no EOS appended; default: all ended).
 
         Rewards follow the model's form with ``temperature`` and ``clip`` (:mod:`.forms`); scores are
         never tempered or clipped.
         """
         self.check_granularity(granularity)
-        if len(prompts) != len(completions) or (steps is not None and len(steps) != len(completions)):
-            raise ValueError(f"got {len(prompts)} prompts, {len(completions)} completions"
-                             f"{'' if steps is None else f' and {len(steps)} step lists'}; they must match")
-        prepared = [self.prepare(p, c, None if steps is None else steps[i])
-                    for i, (p, c) in enumerate(zip(prompts, completions))]
+        prepared = self.prepare_all(prompts, completions, steps, finished)
         order = sorted(range(len(prepared)), key=lambda i: len(prepared[i].encoded.input_ids))
         size = micro_batch_size or self.config.micro_batch_size
         results: list[ScoredSample | None] = [None] * len(prepared)
@@ -313,7 +332,8 @@ class RewardModel(nn.Module):
     def scored(self, sample: Prepared, output: SampleOutput, *, temperature: float = 1.0,
                clip: float | None = None) -> ScoredSample:
         """The :class:`ScoredSample` of one sample's :meth:`sample_output` (rewards per the form)."""
-        rewards = self.form.policy_rewards(output.scores, output.potentials, temperature=temperature, clip=clip)
+        rewards = self.form.policy_rewards(output.scores, output.potentials, temperature=temperature, clip=clip,
+                                           terminal=sample.terminal)
         return self._scored(sample, output.scores.tolist(), rewards.tolist())
 
     def _scored(self, sample: Prepared, scores: list[float], rewards: list[float]) -> ScoredSample:
@@ -329,7 +349,7 @@ class RewardModel(nn.Module):
             for i, (span, k) in enumerate(zip(sample.steps, sample.step_positions))
         ]
         return ScoredSample(self.config.granularity, positions, steps, aggregate(scores, self.config.aggregation),
-                            self.config.aggregation, encoded.truncated, encoded.completion_length)
+                            self.config.aggregation, not sample.terminal, encoded.completion_length)
 
 
 def attach_head(model: nn.Module, config: RewardConfig, potential: bool) -> RewardHead:
