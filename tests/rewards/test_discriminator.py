@@ -201,3 +201,47 @@ def test_an_unfinished_policy_sample_is_scored_without_eos_and_without_terminal_
     segments = torch.zeros(len(prep.positions)).index_add_(
         0, torch.tensor(segment_ids(prep.positions, len(logprobs))), logprobs)
     assert torch.allclose(got, model.form.logits(output.scores, output.potentials, segments, terminal=False))
+
+
+@pytest.mark.parametrize("form", ["gail", "airl"])
+@pytest.mark.parametrize("head", ["linear", "linear_sum"])
+def test_wgan_penalty_differentiates_the_critic_the_loss_uses(make_reward_model, monkeypatch, form, head):
+    """At α = 1 the interpolate is the expert itself, so the penalised critic value must be the loss's
+    own critic there: the weighted mean of the per-position logits (with the potentials and −log π
+    under airl; completion tokens only for linear_sum), under the expert's and the negative's layouts."""
+    import reasoning_irl.rewards.discriminator as module
+
+    model = make_reward_model(head=head, form=form, head_init_std=0.3)
+    if form == "airl":
+        with torch.no_grad():
+            model.head.potential.weight.normal_(std=0.3)
+    extra = {} if form == "gail" else {"policy_tokenizer_hash": model.tokenizer_hash,
+                                       "policy_logprobs": lambda p, c: [[-0.7] * 200 for _ in c]}
+    disc = Discriminator(model, DiscriminatorConfig(form=form, loss="wgan", gradient_penalty=1.0, updates_per_step=1),
+                         **extra)
+    seen = []
+    penalty = module.gradient_penalty
+    monkeypatch.setattr(module, "gradient_penalty", lambda values, x, c: seen.append(values.detach()) or penalty(values, x, c))
+    monkeypatch.setattr(torch, "rand", lambda *shape, **kwargs: torch.ones(*shape))
+    expert = DiscriminatorSample(PROMPT, EXPERT, "expert", problem_id="p0")
+    negative = DiscriminatorSample(PROMPT, WRONG, "policy", problem_id="p0", correct=False)
+    prepared = [model.prepare(s.prompt, s.completion) for s in (expert, negative)]
+    assert prepared[0].positions == prepared[1].positions  # one token changed: the layouts agree
+    with torch.no_grad():  # before the step changes the weights
+        (out,) = model.forward_prepared(prepared[:1])
+        logprobs = torch.full((prepared[0].encoded.completion_length,), -0.7) if form == "airl" else None
+        logits = disc._sample_logits(prepared[0], out, logprobs)
+    disc.step([expert, negative])
+    assert float(seen[0][0]) == pytest.approx(float(logits.mean()), abs=1e-4)
+
+
+def test_wgan_penalty_sees_the_airl_potentials(make_reward_model):
+    """With a zero score head the airl critic is the shaping alone: its gradient is not zero."""
+    model = make_reward_model(head="linear", form="airl")
+    with torch.no_grad():
+        model.head.potential.weight.normal_(std=0.3)
+    disc = Discriminator(model, DiscriminatorConfig(form="airl", loss="wgan", gradient_penalty=1.0, updates_per_step=1),
+                         policy_tokenizer_hash=model.tokenizer_hash,
+                         policy_logprobs=lambda p, c: [[-0.7] * 200 for _ in c])
+    metrics = disc.update(*_batch())
+    assert metrics["gradient_penalty"] != pytest.approx(1.0)  # (‖∇‖ − 1)² = 1 would mean ∇ = 0
