@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_irl.eval.localise import (
-    DEFAULT_THRESHOLDS,
     Trace,
     policy_signals,
     predict,
     reward_signals,
     step_of_token,
+    unfitted_threshold,
 )
 from reasoning_irl.eval.report import REWARD_AGGREGATIONS, Results
 from reasoning_irl.eval.samples import Problem, SampleIn
@@ -315,10 +315,11 @@ class ProblemProcessor:
                     [p.token_index for p in scored.positions],
                     token_steps,
                     s.first_error_step,
+                    form=self.models.reward.form.name,
                 )
-                row["predicted_first_error_step"] = predict(
-                    "reward", signals["reward"], self._threshold("reward")
-                )
+                threshold = self._threshold("reward")
+                if threshold is not None:  # none: airl without a fitted τ (localise.unfitted_reason)
+                    row["predicted_first_error_step"] = predict("reward", signals["reward"], threshold)
                 if s.has_truth:
                     methods.update(signals)
         elif s.reward is not None:
@@ -340,9 +341,11 @@ class ProblemProcessor:
                     Trace(f"{s.problem_id}#{s.sample_idx}", s.first_error_step, len(spans), {})
                 )
 
-    def _threshold(self, method: str) -> float:
+    def _threshold(self, method: str) -> float | None:
         fitted = self.fitted_localisation.get(method)
-        return float(fitted["threshold"]) if fitted else DEFAULT_THRESHOLDS[method]
+        if fitted:
+            return float(fitted["threshold"])
+        return unfitted_threshold(method, self.models.reward.form.name)
 
     def describe_inputs(self, path: str | None, out_dir: Path) -> dict[str, Any]:
         return {
