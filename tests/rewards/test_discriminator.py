@@ -245,3 +245,13 @@ def test_wgan_penalty_sees_the_airl_potentials(make_reward_model):
                          policy_logprobs=lambda p, c: [[-0.7] * 200 for _ in c])
     metrics = disc.update(*_batch())
     assert metrics["gradient_penalty"] != pytest.approx(1.0)  # (‖∇‖ − 1)² = 1 would mean ∇ = 0
+
+
+def test_a_perturbation_cut_off_by_max_length_adds_no_label(make_reward_model):
+    model = make_reward_model(head="linear", head_init_std=0.02)
+    prompt_length = model.prepare(PROMPT, EXPERT).encoded.prompt_length
+    model.max_length = prompt_length + 6  # keeps "<think>\n3 + 4" or so: the change at "14" is cut off
+    expert, (perturbed, policy) = _batch()
+    disc = Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1))
+    metrics = disc.step([expert[0], perturbed, policy])
+    assert metrics["num_pos"] == 1 and metrics["num_neg"] == 1  # before the fix the perturbed trace was a positive
