@@ -185,3 +185,5 @@ def test_an_unfinished_completion_gets_no_eos_and_keeps_its_last_potential(make_
     assert sum(cut.rewards) == pytest.approx(float(out.scores[-1] + h[-1] - h[0]), abs=1e-5)  # γ = 1
     (out_done,) = rm.forward_prepared([rm.prepare(PROMPT, COMPLETION)])
     assert sum(done.rewards) == pytest.approx(float(out_done.scores[-1] - out_done.potentials[0]), abs=1e-5)
+    (empty,) = rm.score([PROMPT], [""], finished=[False])  # nothing sampled but specials: scored at the EOS
+    assert empty.num_completion_tokens == 1 and empty.truncated

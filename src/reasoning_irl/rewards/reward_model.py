@@ -202,9 +202,9 @@ class RewardModel(nn.Module):
     def prepare(self, prompt: Any, completion: str, steps: Sequence[str] | None = None, *,
                 finished: bool = True) -> Prepared:
         """Encode one sample; ``finished=False`` (a rollout that did not stop) appends no EOS and marks the
-        end as non-terminal."""
+        end as non-terminal (an unfinished *empty* text still gets the EOS: it has no other token to score)."""
         encoded = encode(self.tokenizer, prompt, completion, max_length=self.max_length,
-                         append_eos=self.config.append_eos and finished)
+                         append_eos=self.config.append_eos and (finished or not completion))
         spans = segment_steps(completion, steps)
         positions = scored_positions(self.config.granularity, encoded.completion_offsets, spans,
                                      self.config.interval_tokens)
