@@ -100,3 +100,27 @@ def test_localisation_end_to_end_with_the_tiny_reward_model(tmp_path, data_file)
         "predicted_first_error_step" in r and r["reward"]["positions"] for r in rows
     )
     assert all(s["score"] is not None for r in rows for s in r["steps"])
+
+
+@pytest.mark.parametrize("form", ["gail", "airl"])
+def test_the_unfitted_reward_threshold_is_zero_only_for_a_logit(form):
+    """τ = 0 (σ(score) < ½) reads a gail score, a logit; an airl score (a running log-likelihood under
+    log_prob) has no meaningful zero: without a fitted τ the decision is refused, saying how to fit it."""
+    traces = [
+        Trace(str(i), truth, 3, reward_signals([-1.0, -2.0, -3.0 - i], [-1.0, -2.0, -3.0 - i], [0, 1, 2],
+                                               [0, 1, 2], truth, form=form))
+        for i, truth in enumerate([1, None, 0, None])
+    ]
+    methods = _metrics(traces)["methods"]
+    for name in ("reward", "reward_drop"):
+        entry = methods[name]
+        if form == "gail":
+            assert entry["decision_rule"]["threshold"] == 0.0 and entry["processbench"]["available"]
+        else:
+            assert entry["decision_rule"]["threshold"] is None and not entry["processbench"]["available"]
+            assert "eval.fit_on=validation" in entry["processbench"]["reason"]
+            assert "airl" in entry["processbench"]["reason"]
+        assert entry["step_hit"]["1"]["n"] == 2  # the threshold-free measures stay
+    fitted = {"reward": {"threshold": -1.5, "fitted_on": "validation"}}
+    again = localisation_metrics(traces, fitted=fitted, hit_ks=[1], windows=[0], n_resamples=20, seed=0)
+    assert again["methods"]["reward"]["processbench"]["available"]

@@ -92,7 +92,20 @@ def test_nan_reward_scores_are_an_error(data, monkeypatch):
         RewardScorer(rm).score(*data)
 
 
-def test_generate_mode_end_to_end(tmp_path):
+def test_generate_mode_end_to_end(tmp_path, monkeypatch):
+    seen = {}
+    policy_score, reward_score = PolicyScorer.score, RewardScorer.score
+
+    def policy_spy(self, prompts, completions, append_eos=True):
+        seen["policy"] = list(append_eos)
+        return policy_score(self, prompts, completions, append_eos)
+
+    def reward_spy(self, *args, finished=None, **kwargs):
+        seen["reward"] = list(finished)
+        return reward_score(self, *args, finished=finished, **kwargs)
+
+    monkeypatch.setattr(PolicyScorer, "score", policy_spy)
+    monkeypatch.setattr(RewardScorer, "score", reward_spy)
     cfg = build_config(
         {
             "task.name": "arith",
@@ -110,6 +123,8 @@ def test_generate_mode_end_to_end(tmp_path):
     )
     metrics = run_evaluation(cfg)
     assert metrics["n_problems"] == 2 and metrics["n_samples"] == 6
+    # both scorers read each sample's meta.finished: an unfinished rollout gets no EOS in either
+    assert seen["reward"] == seen["policy"] and len(seen["reward"]) == 3
     rows = [json.loads(line) for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
     assert [(r["problem_id"], r["sample_idx"]) for r in rows][:3] == [
         (rows[0]["problem_id"], i) for i in range(3)
@@ -120,3 +135,31 @@ def test_generate_mode_end_to_end(tmp_path):
     selectors = metrics["best_of_n"]["selectors"]
     assert selectors["policy_mean_logprob"]["available"] and selectors["reward_min_step"]["available"]
     assert metrics["localisation"]["methods"]["policy_entropy_rise"]["available"]
+
+
+def _randomise_head(rm, seed):
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in rm.head.parameters():
+            p.copy_(0.3 * torch.randn_like(p))
+
+
+@pytest.mark.parametrize("granularity", ["sparse", "step", "interval", "dense"])
+@pytest.mark.parametrize("form", ["gail", "airl"])
+@pytest.mark.parametrize("head", ["linear", "linear_sum", "log_ratio", "log_prob"])
+def test_scorer_equals_the_training_path_for_every_head_form_and_granularity(data, head, form, granularity):
+    """RewardScorer (evaluation) and RewardModel.score (training) give the same scores and rewards."""
+    rm = build_reward_model(
+        RewardConfig(head=head, granularity=granularity, interval_tokens=4),
+        ModelConfig(reward="tiny"), backbone="tiny", form=form,
+    )
+    _perturb(rm.backbone, 3)
+    _randomise_head(rm, 4)
+    prompts, completions = data
+    finished = [True, False, True, False, False, True, True]  # unfinished rollouts: no EOS, no terminal h_K
+    expected = rm.score(prompts, completions, finished=finished)
+    got = RewardScorer(rm, batch_size=3).score(prompts, completions, finished=finished)
+    for a, b, done in zip(expected, got, finished):
+        assert a.token_indices == b.token_indices and a.truncated == b.truncated == (not done)
+        np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(a.rewards, b.rewards, rtol=1e-5, atol=1e-4)

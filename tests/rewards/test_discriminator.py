@@ -5,6 +5,7 @@ import torch
 
 from reasoning_irl.config.reward import DiscriminatorConfig
 from reasoning_irl.rewards import Discriminator, DiscriminatorSample
+from reasoning_irl.rewards.positions import segment_ids
 
 PROMPT = [{"role": "user", "content": "Start with 3. Add 4. Multiply by 2."}]
 EXPERT = "<think>\n3 + 4 = 7\n7 * 2 = 14\n</think>\n<answer>\n14\n</answer>"
@@ -164,3 +165,93 @@ def test_airl_uses_the_policy_logprobs_of_the_same_tokens(make_reward_model):
         short.update(*_batch())
     rewards = disc.policy_rewards([PROMPT], [EXPERT])[0]
     assert len(rewards.rewards) == len(rewards.scores)
+
+
+def test_an_unfinished_policy_sample_is_scored_without_eos_and_without_terminal_potential(make_reward_model):
+    """The critic sees a rollout cut by max_new_tokens as the prefix it is: no EOS token, h_K kept."""
+    model = make_reward_model(head="linear", form="airl", head_init_std=0.02)
+    with torch.no_grad():
+        model.head.potential.weight.normal_(std=0.3)
+    prepared, logits = [], []
+    prepare, sample_logits = model.prepare, Discriminator._sample_logits
+
+    def spy_prepare(*args, **kwargs):
+        prepared.append(prepare(*args, **kwargs))
+        return prepared[-1]
+
+    def spy_logits(self, prep, output, logprobs):
+        logits.append((prep, output, logprobs, sample_logits(self, prep, output, logprobs)))
+        return logits[-1][-1]
+
+    model.prepare = spy_prepare
+    disc = Discriminator(model, DiscriminatorConfig(form="airl", updates_per_step=1),
+                         policy_tokenizer_hash=model.tokenizer_hash,
+                         policy_logprobs=lambda p, c: [[-1.0] * 200 for _ in c])
+    expert = DiscriminatorSample(PROMPT, EXPERT, "expert", problem_id="p0")
+    cut = DiscriminatorSample(PROMPT, EXPERT[:20], "policy", problem_id="p0", finished=False)
+    Discriminator._sample_logits = spy_logits
+    try:
+        disc.step([expert, cut])
+    finally:
+        Discriminator._sample_logits = sample_logits
+    assert prepared[0].encoded.has_eos and prepared[0].terminal
+    assert not prepared[1].encoded.has_eos and not prepared[1].terminal
+    prep, output, logprobs, got = logits[1]
+    assert len(logprobs) == prep.encoded.completion_length  # log π of the sampled tokens only
+    segments = torch.zeros(len(prep.positions)).index_add_(
+        0, torch.tensor(segment_ids(prep.positions, len(logprobs))), logprobs)
+    assert torch.allclose(got, model.form.logits(output.scores, output.potentials, segments, terminal=False))
+
+
+@pytest.mark.parametrize("form", ["gail", "airl"])
+@pytest.mark.parametrize("head", ["linear", "linear_sum"])
+def test_wgan_penalty_differentiates_the_critic_the_loss_uses(make_reward_model, monkeypatch, form, head):
+    """At α = 1 the interpolate is the expert itself, so the penalised critic value must be the loss's
+    own critic there: the weighted mean of the per-position logits (with the potentials and −log π
+    under airl; completion tokens only for linear_sum), under the expert's and the negative's layouts."""
+    import reasoning_irl.rewards.discriminator as module
+
+    model = make_reward_model(head=head, form=form, head_init_std=0.3)
+    if form == "airl":
+        with torch.no_grad():
+            model.head.potential.weight.normal_(std=0.3)
+    extra = {} if form == "gail" else {"policy_tokenizer_hash": model.tokenizer_hash,
+                                       "policy_logprobs": lambda p, c: [[-0.7] * 200 for _ in c]}
+    disc = Discriminator(model, DiscriminatorConfig(form=form, loss="wgan", gradient_penalty=1.0, updates_per_step=1),
+                         **extra)
+    seen = []
+    penalty = module.gradient_penalty
+    monkeypatch.setattr(module, "gradient_penalty", lambda values, x, c: seen.append(values.detach()) or penalty(values, x, c))
+    monkeypatch.setattr(torch, "rand", lambda *shape, **kwargs: torch.ones(*shape))
+    expert = DiscriminatorSample(PROMPT, EXPERT, "expert", problem_id="p0")
+    negative = DiscriminatorSample(PROMPT, WRONG, "policy", problem_id="p0", correct=False)
+    prepared = [model.prepare(s.prompt, s.completion) for s in (expert, negative)]
+    assert prepared[0].positions == prepared[1].positions  # one token changed: the layouts agree
+    with torch.no_grad():  # before the step changes the weights
+        (out,) = model.forward_prepared(prepared[:1])
+        logprobs = torch.full((prepared[0].encoded.completion_length,), -0.7) if form == "airl" else None
+        logits = disc._sample_logits(prepared[0], out, logprobs)
+    disc.step([expert, negative])
+    assert float(seen[0][0]) == pytest.approx(float(logits.mean()), abs=1e-4)
+
+
+def test_wgan_penalty_sees_the_airl_potentials(make_reward_model):
+    """With a zero score head the airl critic is the shaping alone: its gradient is not zero."""
+    model = make_reward_model(head="linear", form="airl")
+    with torch.no_grad():
+        model.head.potential.weight.normal_(std=0.3)
+    disc = Discriminator(model, DiscriminatorConfig(form="airl", loss="wgan", gradient_penalty=1.0, updates_per_step=1),
+                         policy_tokenizer_hash=model.tokenizer_hash,
+                         policy_logprobs=lambda p, c: [[-0.7] * 200 for _ in c])
+    metrics = disc.update(*_batch())
+    assert metrics["gradient_penalty"] != pytest.approx(1.0)  # (‖∇‖ − 1)² = 1 would mean ∇ = 0
+
+
+def test_a_perturbation_cut_off_by_max_length_adds_no_label(make_reward_model):
+    model = make_reward_model(head="linear", head_init_std=0.02)
+    prompt_length = model.prepare(PROMPT, EXPERT).encoded.prompt_length
+    model.max_length = prompt_length + 6  # keeps "<think>\n3 + 4" or so: the change at "14" is cut off
+    expert, (perturbed, policy) = _batch()
+    disc = Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1))
+    metrics = disc.step([expert[0], perturbed, policy])
+    assert metrics["num_pos"] == 1 and metrics["num_neg"] == 1  # before the fix the perturbed trace was a positive

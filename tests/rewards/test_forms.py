@@ -47,3 +47,15 @@ def test_segment_sums_and_increments():
     values = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
     assert torch.equal(segment_sums(values, torch.tensor([1, 2, 4])), torch.tensor([3.0, 3.0, 9.0]))
     assert torch.equal(increments(torch.tensor([1.0, 4.0, 2.0])), torch.tensor([1.0, 3.0, -2.0]))
+
+
+def test_airl_keeps_the_last_potential_at_a_non_terminal_cut():
+    """A truncated trace did not end: its last state is not terminal, so h_K stays (γ·h_K − h_{K−1})."""
+    q = torch.tensor([1.0, 3.0])
+    h = torch.tensor([0.5, 1.0, 4.0])
+    form = AirlForm(gamma=0.9)
+    cut = form.shaped(q, h, terminal=False)
+    assert torch.allclose(cut, torch.tensor([1 + 0.9 * 1.0 - 0.5, 2 + 0.9 * 4.0 - 1.0]))
+    assert torch.allclose(form.policy_rewards(q, h, terminal=False), cut)
+    assert torch.allclose(form.logits(q, h, torch.zeros(2), terminal=False), cut)
+    assert torch.equal(GailForm().policy_rewards(q, terminal=False), GailForm().policy_rewards(q))

@@ -51,3 +51,11 @@ def test_bad_samples_are_refused():
         DiscriminatorSample("p", "x", "perturbed")
     with pytest.raises(ValueError, match="kind"):
         DiscriminatorSample("p", "x", "negative")
+
+
+@pytest.mark.parametrize("label_positions", ["prefix", "first_change", "last"])
+def test_a_perturbation_cut_off_by_truncation_labels_nothing(label_positions):
+    """The kept tokens of a trace cut before its first change are an expert prefix, not a negative:
+    the sample is left unlabelled (labelling it positive everywhere would count a copy of the expert)."""
+    sample = DiscriminatorSample("p", "x" * 15, "perturbed", first_changed_char=12)  # offsets cover 10 chars
+    assert position_labels(sample, POSITIONS, OFFSETS, label_positions) == ([], [], [])

@@ -167,3 +167,23 @@ def test_linear_sum_scores_are_prefix_sums_of_the_linear_head(make_reward_model)
     scored = summed.score([PROMPT], [COMPLETION])[0]
     assert torch.allclose(torch.tensor(scored.scores), torch.cumsum(per_token, 0), atol=1e-4)
     assert torch.allclose(torch.tensor(scored.rewards), per_token, atol=1e-4)  # rewards: the per-token terms
+
+
+def test_an_unfinished_completion_gets_no_eos_and_keeps_its_last_potential(make_reward_model):
+    """A rollout cut by max_new_tokens: no EOS is appended (log π(EOS | cut prefix) was never sampled)
+    and the airl shaping keeps h_K (the cut is not a terminal state)."""
+    rm = make_reward_model(head="linear", form="airl", granularity="step", head_init_std=0.3)
+    with torch.no_grad():
+        rm.head.potential.weight.normal_(std=0.3)
+    done, cut = rm.score([PROMPT, PROMPT], [COMPLETION, COMPLETION], finished=[True, False])
+    assert cut.num_completion_tokens == done.num_completion_tokens - 1  # no EOS
+    assert cut.truncated and not done.truncated
+    prepared = rm.prepare(PROMPT, COMPLETION, finished=False)
+    assert not prepared.encoded.has_eos and not prepared.terminal
+    (out,) = rm.forward_prepared([prepared])
+    h = out.potentials
+    assert sum(cut.rewards) == pytest.approx(float(out.scores[-1] + h[-1] - h[0]), abs=1e-5)  # γ = 1
+    (out_done,) = rm.forward_prepared([rm.prepare(PROMPT, COMPLETION)])
+    assert sum(done.rewards) == pytest.approx(float(out_done.scores[-1] - out_done.potentials[0]), abs=1e-5)
+    (empty,) = rm.score([PROMPT], [""], finished=[False])  # nothing sampled but specials: scored at the EOS
+    assert empty.num_completion_tokens == 1 and empty.truncated

@@ -57,28 +57,48 @@ def test_rloo_needs_two_generations():
 
 
 def test_discounted_dense_reward_to_go_by_hand():
-    # Dense rewards, G = 2. Pooled scored rewards [1, 3, 2, 2, 2] (row 0's third token is padding):
-    # mean 2 → r̃ row 0 = [−1, 1, ·], row 1 = [0, 0, 0]. γ = 0.5: A_1 = 1, A_0 = −1 + 0.5·1 = −0.5.
+    # Dense rewards, G = 2: row 0 [1, 3, ·] (K = 2, R = 4; its third token is padding), row 1 [2, 2, 2]
+    # (K = 3, R = 6). Mean return 5, spread over each completion's scored positions: 5/2 and 5/3 →
+    # r̃ row 0 = [−1.5, 0.5], row 1 = [1/3] × 3. γ = 0.5: row 0 A = [−1.5 + 0.25, 0.5];
+    # row 1 A = [1/3 + 0.5·(1/3 + 0.5/3), 1/3 + 1/6, 1/3].
     rewards = torch.tensor([[1.0, 3.0, 0.0], [2.0, 2.0, 2.0]])
     mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
     algo = _algo("discounted", gamma=0.5, scale_rewards=False)
     got = compute_advantages(rewards, mask, mask, algo, group_size=2)
-    assert torch.allclose(got, torch.tensor([[-0.5, 1.0, 0.0], [0.0, 0.0, 0.0]]))
-    # Scaled: divided by the pooled unbiased std sqrt(2/4) (+ ε).
+    assert torch.allclose(got, torch.tensor([[-1.25, 0.5, 0.0], [7 / 12, 0.5, 1 / 3]]))
+    # Scaled: divided by the unbiased std of the returns [4, 6], sqrt(2) (+ ε).
     scaled = compute_advantages(rewards, mask, mask, _algo("discounted", gamma=0.5), group_size=2)
-    assert torch.allclose(scaled, got / (math.sqrt(0.5) + EPS))
+    assert torch.allclose(scaled, got / (math.sqrt(2) + EPS))
     assert scaled[0, 0] != scaled[0, 1]  # token-level credit within one completion
 
 
 def test_discounted_step_rewards_credit_only_later_steps():
-    # Step rewards at positions 1 and 3 (row 0) and 3 (row 1). Pooled [1, 4, 1]: mean 2 →
-    # r̃ row 0: t1 −1, t3 +2; row 1: t3 −1. γ = 1 → row 0 = [1, 1, 2, 2], row 1 = [−1] × 4.
+    # Step rewards at positions 1 and 3 (row 0: R = 5, K = 2) and 3 (row 1: R = 1, K = 1). Mean return 3:
+    # r̃ row 0: t1 1 − 1.5, t3 4 − 1.5; row 1: t3 1 − 3. γ = 1 → row 0 = [2, 2, 2.5, 2.5], row 1 = [−2] × 4.
     rewards = torch.tensor([[0.0, 1.0, 0.0, 4.0], [0.0, 0.0, 0.0, 1.0]])
     scored = torch.tensor([[0, 1, 0, 1], [0, 0, 0, 1]])
     mask = torch.ones(2, 4)
     got = compute_advantages(rewards, mask, scored, _algo("discounted", scale_rewards=False), group_size=2)
-    assert torch.equal(got, torch.tensor([[1.0, 1.0, 2.0, 2.0], [-1.0, -1.0, -1.0, -1.0]]))
+    assert torch.equal(got, torch.tensor([[2.0, 2.0, 2.5, 2.5], [-2.0, -2.0, -2.0, -2.0]]))
     assert len(set(got[0].tolist())) > 1
+
+
+def test_discounted_dense_baseline_does_not_depend_on_length():
+    """Per-token rewards −1 × 2 (return −2) against −0.6 × 5 (return −3): the shorter completion is the
+    better one. A baseline of the pooled per-position mean (−5/7 at every token) credited the longer one
+    (+0.57 against −0.57); the group's mean return spread over each completion's positions does not."""
+    rewards = torch.tensor([[-1.0, -1.0, 0, 0, 0], [-0.6] * 5])
+    mask = torch.tensor([[1, 1, 0, 0, 0], [1] * 5])
+    got = compute_advantages(rewards, mask, mask, _algo("discounted", scale_rewards=False), group_size=2)
+    assert torch.allclose(got[:, 0], torch.tensor([0.5, -0.5]))
+    # For any lengths and dense rewards, γ = 1: the first token's advantage is GRPO's.
+    generator = torch.Generator().manual_seed(0)
+    lengths = torch.tensor([3, 5, 2, 4, 5, 1])
+    mask = (torch.arange(5)[None, :] < lengths[:, None]).float()
+    rewards = torch.randn(6, 5, generator=generator) * mask
+    got = compute_advantages(rewards, mask, mask, _algo("discounted"), group_size=3)
+    expected = compute_advantages(rewards, mask, mask, _algo("group"), group_size=3)
+    assert torch.allclose(got[:, 0], expected[:, 0], atol=1e-5)
 
 
 def test_segment_broadcasts_each_steps_normalised_reward_to_its_tokens():

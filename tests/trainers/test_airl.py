@@ -215,3 +215,17 @@ def test_collapse_monitor_flags_pinned_discriminator_format_and_length_collapse(
     restored = CollapseMonitor(patience=2, max_new_tokens=20)
     restored.load_state_dict(monitor.state_dict())
     assert restored.state_dict() == monitor.state_dict()
+
+
+def test_unfinished_rollouts_reach_the_critic_as_unfinished():
+    """A rollout cut by max_new_tokens is a policy negative with finished=False (no EOS appended)."""
+    from types import SimpleNamespace
+
+    from reasoning_irl.trainers.airl import _discriminator_batch
+
+    record = SimpleNamespace(prompt=[{"role": "user", "content": "q"}], problem_id="p0", target="", meta={})
+    rollouts = _rollouts([[1, 2], [3]], ["done", "cut"], [True, False])
+    disc = SimpleNamespace(perturbed_negatives=lambda positives, seed, metas: [])
+    positives, negatives = _discriminator_batch(disc, None, [record], [record, record], rollouts,
+                                                relabel=False, seed=0)
+    assert positives == [] and [n.finished for n in negatives] == [True, False]

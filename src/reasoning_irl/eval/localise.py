@@ -6,10 +6,15 @@ gives, per step, a ``signal`` (higher = more likely the first error; used by hit
 
 Methods (docs/EVALUATION_GUIDE.md §5):
 
-- ``reward``: values = the reward model's step scores z_j; rule: the first step with z_j < τ
-  (τ = 0, i.e. σ(score) < ½, unless fitted on validation); signal = the drop z_{j−1} − z_j with
-  z_{−1} = 0 (the score before the completion, DESIGN §3).
-- ``reward_drop``: the same signal; rule: the step of the largest drop if it exceeds θ (θ = 0 unless fitted).
+- ``reward``: values = the reward model's step scores z_j; rule: the first step with z_j < τ; signal =
+  the drop z_{j−1} − z_j with z_{−1} = 0 (the score before the completion, DESIGN §3).
+- ``reward_drop``: the same signal; rule: the step of the largest drop if it exceeds θ.
+
+  Unfitted τ and θ: 0 for a ``gail`` reward model, whose score is the discriminator's logit (τ = 0 ⇔
+  σ(score) < ½). An ``airl`` score is no logit (the logit is f − log π; under ``log_prob`` the score is
+  a running log-likelihood, below 0 from the first step and falling at every one), so 0 means nothing
+  there: without a fitted τ/θ the decision (ProcessBench F1, ``predicted_first_error_step``) is refused
+  and says to fit it on validation; the threshold-free measures (hit@k, window hit, MAP) stay.
 - ``policy_low_prob``: values = the lowest log-probability the policy gives a token of the step; rule: the
   step of the first token with probability below τ (τ fitted on validation; unavailable otherwise).
 - ``policy_logprob_drop``: signal = the largest drop log π(y_{t−1}) − log π(y_t) inside the step.
@@ -58,6 +63,8 @@ class MethodSignal:
     token_pred: int | None = None
     token_targets: list[int] | None = None
     n_tokens: int | None = None
+    #: Why the method's default threshold does not apply to this signal (None: it applies).
+    unfitted: str | None = None
 
 
 @dataclass
@@ -93,8 +100,10 @@ def reward_signals(
     position_tokens: Sequence[int],
     token_steps: Sequence[int | None],
     truth: int | None,
+    form: str = "gail",
 ) -> dict[str, MethodSignal]:
-    """``reward`` and ``reward_drop`` signals from a scored sample (step scores must all be present)."""
+    """``reward`` and ``reward_drop`` signals from a scored sample (step scores must all be present);
+    ``form`` is the reward model's discriminator form (it decides whether τ = 0 means anything)."""
     z = np.asarray(step_scores, dtype=float)
     drops = np.concatenate([[0.0], z[:-1]]) - z
     q = np.asarray(position_scores, dtype=float)
@@ -105,6 +114,7 @@ def reward_signals(
         "token_pred": token_pred,
         "token_targets": tokens_of_step(token_steps, truth),
         "n_tokens": len(token_steps),
+        "unfitted": unfitted_reason(form),
     }
     return {
         "reward": MethodSignal(drops.tolist(), z.tolist(), **common),
@@ -151,6 +161,22 @@ def policy_signals(
 
 
 # ------------------------------------------------------------------------------------------ decisions
+
+
+def unfitted_reason(form: str) -> str | None:
+    """Why the reward methods have no unfitted threshold under ``form`` (None for ``gail``: τ = θ = 0)."""
+    if form == "gail":
+        return None
+    return (f"the reward model's form is {form}: its score is no logit (under log_prob a running "
+            "log-likelihood), so the default τ = 0 means nothing; fit τ on validation "
+            "(eval.fit_on=validation, then eval.calibration_path)")
+
+
+def unfitted_threshold(method: str, form: str) -> float | None:
+    """The threshold of ``method`` when none was fitted (None: it must be fitted)."""
+    if method.startswith("reward") and unfitted_reason(form):
+        return None
+    return DEFAULT_THRESHOLDS.get(method)
 
 
 def predict(method: str, signal: MethodSignal, threshold: float) -> int | None:
@@ -240,10 +266,14 @@ def localisation_metrics(
         signals = [t.methods[method] for t in traces]
         entry: dict[str, Any] = {"available": True, "description": description}
         fit = (fitted or {}).get(method)
+        refused = None
         if fit is not None:
             threshold, fitted_on = float(fit["threshold"]), fit.get("fitted_on", "validation")
         else:
             threshold, fitted_on = DEFAULT_THRESHOLDS.get(method), None
+            refused = next((s.unfitted for s in signals if s.unfitted), None)
+            if refused:
+                threshold = None
         rule_text = (
             "first step with value < τ" if rule == "below" else "argmax step of the signal if > θ, else none"
         )
@@ -251,8 +281,8 @@ def localisation_metrics(
         if threshold is None:
             entry["processbench"] = {
                 "available": False,
-                "reason": "τ of this baseline must be fitted on "
-                "validation (eval.fit_on=validation, then eval.calibration_path)",
+                "reason": (refused if fit is None and refused else "τ of this baseline must be fitted on "
+                           "validation (eval.fit_on=validation, then eval.calibration_path)"),
             }
         else:
             pred = [predict(method, s, threshold) for s in signals]

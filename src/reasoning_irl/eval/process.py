@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from reasoning_irl.eval.localise import (
-    DEFAULT_THRESHOLDS,
     Trace,
     policy_signals,
     predict,
     reward_signals,
     step_of_token,
+    unfitted_threshold,
 )
 from reasoning_irl.eval.report import REWARD_AGGREGATIONS, Results
 from reasoning_irl.eval.samples import Problem, SampleIn
@@ -27,6 +28,7 @@ from reasoning_irl.eval.scoring import PolicyScorer, RewardScorer, aggregates
 from reasoning_irl.rewards.heads import beta_of
 from reasoning_irl.tasks.base import Record
 from reasoning_irl.tasks.grading import parse_number
+from reasoning_irl.tasks.multiple_choice import chosen_options
 from reasoning_irl.text.format import extract_answer, segment_steps
 
 log = logging.getLogger(__name__)
@@ -117,12 +119,36 @@ def _device(cfg: Any) -> str:
     return cfg.device
 
 
-def vote_key(answer: str | None) -> str | None:
-    """Normalised answer for voting: the exact number when it parses, else collapsed lower-case text."""
+def vote_key(answer: str | None, record: Record | None = None) -> str | None:
+    """Normalised answer for voting: for a multiple-choice record the option it names (its text, as the
+    grader compares options: :func:`~reasoning_irl.tasks.multiple_choice.chosen_options`), else the exact
+    number when it parses, else collapsed lower-case text."""
     if answer is None:
         return None
+    options = (record.meta or {}).get("options") if record is not None else None
+    if options:
+        chosen = chosen_options(answer, options)
+        if chosen:
+            text = " ".join(options[chosen[0]].split())
+            return "option:" + (text[:-1].rstrip() if text.endswith(".") else text)
     number = parse_number(answer)
     return f"={number}" if number is not None else re.sub(r"\s+", " ", answer.strip().lower())
+
+
+def vote_keys(answers: Sequence[str | None], correct: Sequence[bool | None], record: Record | None) -> list[str | None]:
+    """The vote key of each sample of one problem (:func:`vote_key`); gold correctness enters no key,
+    except where the grader tells apart answers that share one (a text key such as ``x`` / ``X``): only
+    then is that key split by the grade, so that one vote never mixes right and wrong answers."""
+    keys = [vote_key(a, record) for a in answers]
+    grades: dict[str, set] = {}
+    for key, ok in zip(keys, correct):
+        if key is not None:
+            grades.setdefault(key, set()).add(ok)
+    split = {k for k, v in grades.items() if len(v) > 1}
+    if split:
+        log.warning("%d answer key(s) graded both right and wrong (%s): split by the grade for voting",
+                    len(split), ", ".join(sorted(split))[:200])
+    return [f"{k}\u0000{ok}" if k in split else k for k, ok in zip(keys, correct)]
 
 
 class ProblemProcessor:
@@ -195,7 +221,7 @@ class ProblemProcessor:
         self.n_samples += len(samples)
         gradeable = problem.answer is not None
         record = self.record_for(problem) if gradeable or self.task.checks_steps else None
-        rows, correct, votes = [], [], []
+        rows, correct, answers = [], [], []
         for s in samples:
             extracted = extract_answer(s.completion)
             ok = bool(self.task.grade(s.completion, record)) if gradeable else None
@@ -218,8 +244,8 @@ class ProblemProcessor:
             s.first_error_step, s.has_truth = truth, known
             rows.append(row)
             correct.append(ok)
-            key = vote_key(extracted)
-            votes.append(None if key is None else f"{key}\u0000{ok}")
+            answers.append(extracted)
+        votes = vote_keys(answers, correct, record) if gradeable else []
         policy = self._policy(samples)
         rewards = self._rewards(samples)
         scores: dict[str, list[float]] = {}  # selector → one value per sample (report.SELECTORS)
@@ -267,6 +293,7 @@ class ProblemProcessor:
             [s.completion for s in samples],
             [s.steps for s in samples],
             return_offsets=True,
+            finished=[bool(s.meta.get("finished", True)) for s in samples],
         )
         return list(zip(scored, offsets))
 
@@ -314,10 +341,11 @@ class ProblemProcessor:
                     [p.token_index for p in scored.positions],
                     token_steps,
                     s.first_error_step,
+                    form=self.models.reward.form.name,
                 )
-                row["predicted_first_error_step"] = predict(
-                    "reward", signals["reward"], self._threshold("reward")
-                )
+                threshold = self._threshold("reward")
+                if threshold is not None:  # none: airl without a fitted τ (localise.unfitted_reason)
+                    row["predicted_first_error_step"] = predict("reward", signals["reward"], threshold)
                 if s.has_truth:
                     methods.update(signals)
         elif s.reward is not None:
@@ -339,9 +367,11 @@ class ProblemProcessor:
                     Trace(f"{s.problem_id}#{s.sample_idx}", s.first_error_step, len(spans), {})
                 )
 
-    def _threshold(self, method: str) -> float:
+    def _threshold(self, method: str) -> float | None:
         fitted = self.fitted_localisation.get(method)
-        return float(fitted["threshold"]) if fitted else DEFAULT_THRESHOLDS[method]
+        if fitted:
+            return float(fitted["threshold"])
+        return unfitted_threshold(method, self.models.reward.form.name)
 
     def describe_inputs(self, path: str | None, out_dir: Path) -> dict[str, Any]:
         return {

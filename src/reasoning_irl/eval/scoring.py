@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from reasoning_irl.models.encoding import encode
-from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS, beta_of, likelihood_scores
+from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS
 from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
 
 
@@ -184,21 +184,21 @@ class RewardScorer:
         steps: Sequence[Sequence[str] | None] | None = None,
         *,
         return_offsets: bool = False,
+        finished: Sequence[bool] | None = None,
     ):
-        """ScoredSample per completion (and, with ``return_offsets``, each one's completion-token spans)."""
+        """ScoredSample per completion (and, with ``return_offsets``, each one's completion-token spans).
+
+        ``finished[i]`` False: completion i did not end (an unfinished rollout): no EOS, no terminal
+        potential, as :meth:`RewardModel.score`.
+        """
         rm = self.rm
-        prepared = [
-            rm.prepare(p, c, None if steps is None else steps[i])
-            for i, (p, c) in enumerate(zip(prompts, completions))
-        ]
+        prepared = rm.prepare_all(prompts, completions, steps, finished)
         results: list[ScoredSample | None] = [None] * len(prepared)
         was_training = rm.training
         rm.eval()
-        head = rm.head
         config = rm.config
         likelihood = config.head in LIKELIHOOD_HEADS
         lm_head = rm.base_model().get_output_embeddings() if likelihood else None
-        beta = beta_of(config)
         try:
             for chunk in _order([len(p.encoded.input_ids) for p in prepared], self.batch_size):
                 items = [prepared[i] for i in chunk]
@@ -211,29 +211,20 @@ class RewardScorer:
                     ref_head = rm.reference.get_output_embeddings() if rm.reference is not None else lm_head
                 for row, (i, p) in enumerate(zip(chunk, items)):
                     n = p.encoded.completion_length
+                    trained = reference = None
                     if likelihood:
                         targets = torch.tensor(p.encoded.completion_ids, device=before.device)
                         trained, _ = _logprobs_entropy(lm_head, before[row, :n], targets, entropy=False)
-                        if config.head == "log_prob":
-                            reference = None
-                        elif rm.reference is None:
+                        if config.head == "log_ratio" and rm.reference is None:
                             with rm.backbone.disable_adapter():
                                 reference, _ = _logprobs_entropy(lm_head, ref_before[row, :n], targets, False)
-                        else:
+                        elif config.head == "log_ratio":
                             reference, _ = _logprobs_entropy(ref_head, ref_before[row, :n], targets, False)
-                        token_scores = likelihood_scores(trained, reference, beta, head("bias"))
-                    else:
-                        token_scores = head("score", at[row, :n])
-                    positions = torch.tensor(p.positions, device=token_scores.device)
-                    scores = token_scores[positions]
-                    potentials = None
-                    if rm.form.needs_potential:
-                        states = torch.cat([before[row, :1], at[row, positions]])
-                        potentials = head("potential", states)
-                    if not torch.isfinite(scores).all():
+                    # The training path's own computation (RewardModel.sample_output) on these states.
+                    out = rm.sample_output(p, trained, reference, (before[row, 0], at[row, :n]))
+                    if not torch.isfinite(out.scores).all():
                         raise FloatingPointError(f"the reward model gave a non-finite score for sample {i}")
-                    rewards = rm.form.policy_rewards(scores, potentials)
-                    results[i] = rm._scored(p, scores.tolist(), rewards.tolist())
+                    results[i] = rm.scored(p, out)
         finally:
             rm.train(was_training)
         if return_offsets:

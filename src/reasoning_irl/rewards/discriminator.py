@@ -20,8 +20,10 @@ localisation and calibration use the unclipped scores q of :meth:`RewardModel.sc
 
 ``bradley_terry`` compares sequence logits (``gail``: q_K; ``airl``: Σ_k logit_k) of every negative with
 the expert of the same ``problem_id``. ``wgan`` adds the gradient penalty on embeddings interpolated
-between expert i and negative i (both right-padded to one length; attention over the union of their
-tokens; the critic value is the head at the last attended token) — ``linear`` head only.
+between expert i and negative i (prompts right-aligned to one width, completions after it; attention
+over the union of their tokens); the critic value is the one the loss trains, the weighted mean of the
+per-position logits at the labelled positions (:meth:`Discriminator._gradient_penalty`) — ``linear``
+heads only.
 """
 
 from __future__ import annotations
@@ -121,10 +123,12 @@ class Discriminator:
 
     # --- rewards ------------------------------------------------------------------------------------
     def policy_rewards(self, prompts: Sequence[Any], completions: Sequence[str],
-                       steps: Sequence[Sequence[str] | None] | None = None) -> list[ScoredSample]:
-        """Scores and policy rewards (with ``reward_temperature`` and ``reward_clip``) of completions."""
+                       steps: Sequence[Sequence[str] | None] | None = None, *,
+                       finished: Sequence[bool] | None = None) -> list[ScoredSample]:
+        """Scores and policy rewards (with ``reward_temperature`` and ``reward_clip``) of completions;
+        ``finished[i]`` False for a rollout that did not stop (:meth:`RewardModel.score`)."""
         return self.reward_model.score(prompts, completions, steps, temperature=self.config.reward_temperature,
-                                       clip=self.config.reward_clip)
+                                       clip=self.config.reward_clip, finished=finished)
 
     # --- the update ---------------------------------------------------------------------------------
     def update(self, positives: Sequence[DiscriminatorSample],
@@ -147,7 +151,7 @@ class Discriminator:
         """One optimiser step on ``samples`` (experts, perturbed traces and policy samples mixed)."""
         model, cfg = self.reward_model, self.config
         model.train()
-        prepared = [model.prepare(s.prompt, s.completion, s.steps) for s in samples]
+        prepared = [model.prepare(s.prompt, s.completion, s.steps, finished=s.finished) for s in samples]
         logprobs = self._policy_logprobs(samples, prepared)
         labelled = [position_labels(s, p.positions, p.encoded.completion_offsets, cfg.label_positions,
                                     cfg.relabel_correct_samples, cfg.policy_weight)
@@ -159,7 +163,7 @@ class Discriminator:
         else:
             stats = self._position_loss(prepared, logprobs, labelled, experts)
         if cfg.loss == "wgan" and cfg.gradient_penalty > 0:
-            stats["gradient_penalty"] = self._gradient_penalty(samples, prepared)
+            stats["gradient_penalty"] = self._gradient_penalty(samples, prepared, logprobs, labelled)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
         distributed.average_gradients(params)  # several processes: keep the replicas equal (no-op for one)
         grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm else math.inf)
@@ -195,7 +199,8 @@ class Discriminator:
             segments = torch.tensor(segment_ids(prep.positions, len(logprobs)))
             segment_logprobs = torch.zeros(len(prep.positions)).index_add_(0, segments, logprobs)
             segment_logprobs = segment_logprobs.to(output.scores.device)
-        return self.reward_model.form.logits(output.scores, output.potentials, segment_logprobs)
+        return self.reward_model.form.logits(output.scores, output.potentials, segment_logprobs,
+                                             terminal=prep.terminal)
 
     def _expert_nll(self, chunk, outputs, experts: Sequence[bool]) -> torch.Tensor | None:
         """This chunk's share of the anchor: its experts' mean token NLL under π_ψ, summed, divided by the
@@ -268,28 +273,41 @@ class Discriminator:
             stats["expert_nll"] = float(anchor.detach())
         return stats
 
-    def _gradient_penalty(self, samples, prepared) -> float:
+    def _gradient_penalty(self, samples, prepared, logprobs, labelled) -> float:
+        """λ·mean (‖∇_x̂ C(x̂)‖ − 1)² over pairs (expert i, negative i), C the critic the loss trains.
+
+        Both members are laid out with their prompts right-aligned to one width P and their completions
+        from P on, so either one's scored positions index the interpolate's completion tokens. C(x̂) is
+        ½·Σ_k w_k z_k under the expert's layout + ½·Σ_k w_k z_k under the negative's: the weighted mean
+        of the per-position logits z at the labelled positions, exactly as the loss forms them
+        (:meth:`RewardModel.sample_output` then the form's logits: completion tokens only, the potentials
+        and −log π under ``airl``).
+        """
         model = self.reward_model
-        expert = [p for s, p in zip(samples, prepared) if s.kind == "expert"]
-        negative = [p for s, p in zip(samples, prepared) if s.kind != "expert"]
-        count = min(len(expert), len(negative))
-        if count == 0:
+        expert = [i for i, s in enumerate(samples) if s.kind == "expert"]
+        negative = [i for i, s in enumerate(samples) if s.kind != "expert"]
+        pairs = list(zip(expert, negative))
+        if not pairs:
             return 0.0
         device = next(model.backbone.parameters()).device
         embed = model.base_model().get_input_embeddings()
-        width = max(len(p.encoded.input_ids) for p in expert[:count] + negative[:count])
+        encoded = [prepared[i].encoded for pair in pairs for i in pair]
+        width_p = max(e.prompt_length for e in encoded)
+        width = width_p + max(e.completion_length for e in encoded)
         pad = model.tokenizer.pad_token_id
 
-        def padded(batch):
-            ids = torch.full((count, width), pad, dtype=torch.long)
-            mask = torch.zeros((count, width), dtype=torch.long)
-            for row, p in enumerate(batch):
-                ids[row, : len(p.encoded.input_ids)] = torch.tensor(p.encoded.input_ids)
-                mask[row, : len(p.encoded.input_ids)] = 1
+        def laid_out(member: int):
+            ids = torch.full((len(pairs), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(pairs), width), dtype=torch.long)
+            for row, pair in enumerate(pairs):
+                e = prepared[pair[member]].encoded
+                span = slice(width_p - e.prompt_length, width_p + e.completion_length)
+                ids[row, span] = torch.tensor(e.input_ids)
+                mask[row, span] = 1
             return ids.to(device), mask.to(device)
 
-        (ids_e, mask_e), (ids_n, mask_n) = padded(expert[:count]), padded(negative[:count])
-        alpha = torch.rand(count, 1, 1, device=device, generator=None)
+        (ids_e, mask_e), (ids_n, mask_n) = laid_out(0), laid_out(1)
+        alpha = torch.rand(len(pairs), 1, 1, device=device)
         mixed = (alpha * embed(ids_e) + (1 - alpha) * embed(ids_n)).detach().requires_grad_(True)
         mask = torch.maximum(mask_e, mask_n)
         positions = (mask.cumsum(1) - 1).clamp(min=0)
@@ -297,12 +315,17 @@ class Discriminator:
         with sdpa_kernel(SDPBackend.MATH):
             hidden = model._decoder()(inputs_embeds=mixed, attention_mask=mask, position_ids=positions,
                                       use_cache=False).last_hidden_state
-        last = mask.sum(1) - 1
-        if model.config.head == "linear_sum":  # the critic value is the sum over the attended tokens
-            critic = (model.head("score", hidden) * mask).sum(1)
-        else:
-            critic = model.head("score", hidden[torch.arange(count, device=device), last])
-        penalty = gradient_penalty(critic, mixed, self.config.gradient_penalty)
+        critic = []
+        for row, pair in enumerate(pairs):
+            value = hidden.new_zeros(())
+            for i in pair:
+                prep = prepared[i]
+                states = (hidden[row, width_p - 1], hidden[row, width_p : width_p + prep.encoded.completion_length])
+                logits = self._sample_logits(prep, model.sample_output(prep, None, None, states), logprobs[i])
+                indices, _, weights = labelled[i]
+                value = value + 0.5 * (logits[indices] * torch.tensor(weights, device=logits.device)).sum()
+            critic.append(value)
+        penalty = gradient_penalty(torch.stack(critic), mixed, self.config.gradient_penalty)
         penalty.backward()
         return float(penalty.detach())
 

@@ -7,7 +7,9 @@ Notation, for one completion with scored positions p_1 < … < p_K (:mod:`.posit
 - g_k = q_k − q_{k−1} with q_0 = 0: the segment's own reward (``log_ratio``: exactly the segment's
   β·log-ratio sum, plus b for the first segment).
 - h_k: the potential at p_k (a scalar head on the hidden state), h_0 at the last token before the
-  completion, and h_K = 0 (terminal potential fixed at 0). ``airl`` only.
+  completion, and h_K = 0 (terminal potential fixed at 0) when the completion ended; a completion cut
+  before its end (an unfinished rollout, or cut by ``max_length``) keeps h_K: its last state is not
+  terminal (``terminal=False``). ``airl`` only.
 - log π_k: the policy's log-probability of segment k's tokens, Σ_{t∈seg k} log π_θ(y_t|…), detached.
 - T and c: ``discriminator.reward_temperature`` and ``discriminator.reward_clip`` (c = ∞ when off).
 
@@ -57,11 +59,11 @@ class GailForm:
     needs_potential = False
 
     def logits(self, scores: torch.Tensor, potentials: torch.Tensor | None = None,
-               policy_logprobs: torch.Tensor | None = None) -> torch.Tensor:
+               policy_logprobs: torch.Tensor | None = None, *, terminal: bool = True) -> torch.Tensor:
         return scores
 
     def policy_rewards(self, scores: torch.Tensor, potentials: torch.Tensor | None = None, *,
-                       temperature: float = 1.0, clip: float | None = None) -> torch.Tensor:
+                       temperature: float = 1.0, clip: float | None = None, terminal: bool = True) -> torch.Tensor:
         return increments(_clip(scores, temperature, clip))
 
 
@@ -75,25 +77,28 @@ class AirlForm:
     def __init__(self, gamma: float = 1.0) -> None:
         self.gamma = gamma
 
-    def shaped(self, scores: torch.Tensor, potentials: torch.Tensor) -> torch.Tensor:
-        """f_k (K,) from q (K,) and the potentials (K+1,) = [h_0, h_1, …, h_K] (h_K is replaced by 0)."""
+    def shaped(self, scores: torch.Tensor, potentials: torch.Tensor, *, terminal: bool = True) -> torch.Tensor:
+        """f_k (K,) from q (K,) and the potentials (K+1,) = [h_0, h_1, …, h_K]; h_K is replaced by 0
+        when ``terminal`` (the completion ended), and kept at a cut that is not an end."""
         if potentials is None or potentials.shape[0] != scores.shape[0] + 1:
             raise ValueError("the airl form needs K+1 potentials [h_0 … h_K] for K scored positions")
-        following = torch.cat([potentials[1:-1], potentials.new_zeros(1)])  # terminal potential fixed at 0
+        following = potentials[1:]
+        if terminal:
+            following = torch.cat([potentials[1:-1], potentials.new_zeros(1)])  # terminal potential fixed at 0
         return increments(scores) + self.gamma * following - potentials[:-1]
 
     def logits(self, scores: torch.Tensor, potentials: torch.Tensor | None = None,
-               policy_logprobs: torch.Tensor | None = None) -> torch.Tensor:
+               policy_logprobs: torch.Tensor | None = None, *, terminal: bool = True) -> torch.Tensor:
         if policy_logprobs is None:
             raise ValueError(
                 "the airl form needs the policy's log-probabilities of the completion tokens "
                 "(policy_logprobs); use discriminator.form=gail to train without them"
             )
-        return self.shaped(scores, potentials) - policy_logprobs.detach()
+        return self.shaped(scores, potentials, terminal=terminal) - policy_logprobs.detach()
 
     def policy_rewards(self, scores: torch.Tensor, potentials: torch.Tensor | None = None, *,
-                       temperature: float = 1.0, clip: float | None = None) -> torch.Tensor:
-        return _clip(self.shaped(scores, potentials), temperature, clip)
+                       temperature: float = 1.0, clip: float | None = None, terminal: bool = True) -> torch.Tensor:
+        return _clip(self.shaped(scores, potentials, terminal=terminal), temperature, clip)
 
 
 def build_form(name: str, gamma: float = 1.0) -> GailForm | AirlForm:

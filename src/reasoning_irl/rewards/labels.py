@@ -15,6 +15,9 @@ may be perfectly fine).
 position at or after c, and unlabelled after it. With segment logits (the ``airl`` form) a later
 segment that is right given the changed one is not an error of its own.
 
+A perturbed trace whose first change lies past its kept tokens (cut by ``max_length``) is an expert
+prefix with nothing perturbed in it: it is left unlabelled (it adds nothing to the loss).
+
 Every sequence's labelled positions share a total weight of 1 (w = 1/#labelled), so each sequence
 counts once in the class means of the losses, whatever its length or granularity.
 
@@ -52,6 +55,9 @@ class DiscriminatorSample:
     #: ``airl``: the policy's log-probability of each completion token (same tokenizer as the reward
     #: model; the appended EOS included when ``reward.append_eos``).
     policy_logprobs: Sequence[float] | None = None
+    #: Policy samples: whether the rollout ended (its EOS sampled); False = cut by max_new_tokens, scored
+    #: without an appended EOS and without the terminal potential.
+    finished: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -84,6 +90,8 @@ def position_labels(
         indices, labels = list(range(count)), [1.0] * count
     elif kind == "perturbed":
         changed_token = token_containing(offsets, sample.first_changed_char)
+        if changed_token >= len(offsets):  # the change was cut off (max_length): an expert prefix, no negative
+            return [], [], []
         before = [k for k in range(count) if positions[k] < changed_token]
         after = [k for k in range(count) if positions[k] >= changed_token]
         if label_positions == "first_change":

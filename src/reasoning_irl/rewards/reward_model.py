@@ -19,6 +19,10 @@ Handling of awkward inputs (each tested):
   non-empty lines (:func:`reasoning_irl.text.segment_steps`);
 - a trace longer than ``max_length`` is cut from the right; ``ScoredSample.truncated`` says so, the
   last kept token is the last scored position, and steps cut off have score None;
+- an unfinished completion (``finished=False``: a rollout cut by ``max_new_tokens``) gets no EOS (the
+  policy never sampled one, so log π(EOS | cut prefix) is no part of it), its last scored position is
+  its last sampled token, ``airl`` keeps the potential there (a cut is not a terminal state) and
+  ``ScoredSample.truncated`` is true; the same holds for a trace cut by ``max_length``;
 - asking for a granularity other than the one the model was trained with is an error.
 
 A step's score is the score at the first scored position at or after the step's last token (the
@@ -61,6 +65,8 @@ class Prepared:
     positions: list[int]
     #: For each step, the index k of the scored position that closes it (None: cut by truncation).
     step_positions: list[int | None]
+    #: Whether the completion ended here (finished and not cut by ``max_length``): ``airl``'s h_K = 0.
+    terminal: bool = True
 
 
 @dataclass
@@ -103,7 +109,7 @@ class ScoredSample:
     steps: list[StepScore]
     sequence_score: float
     aggregation: str
-    truncated: bool
+    truncated: bool  # the completion did not end: cut by max_length, or an unfinished rollout
     num_completion_tokens: int
 
     @property
@@ -193,15 +199,31 @@ class RewardModel(nn.Module):
         return base.get_decoder() if hasattr(base, "get_decoder") else base.model
 
     # --- encoding -----------------------------------------------------------------------------------
-    def prepare(self, prompt: Any, completion: str, steps: Sequence[str] | None = None) -> Prepared:
+    def prepare(self, prompt: Any, completion: str, steps: Sequence[str] | None = None, *,
+                finished: bool = True) -> Prepared:
+        """Encode one sample; ``finished=False`` (a rollout that did not stop) appends no EOS and marks the
+        end as non-terminal (an unfinished *empty* text still gets the EOS: it has no other token to score)."""
         encoded = encode(self.tokenizer, prompt, completion, max_length=self.max_length,
-                         append_eos=self.config.append_eos)
+                         append_eos=self.config.append_eos and (finished or not completion))
         spans = segment_steps(completion, steps)
         positions = scored_positions(self.config.granularity, encoded.completion_offsets, spans,
                                      self.config.interval_tokens)
         step_positions = [None if t is None else covering_position(positions, t)
                           for t in step_end_tokens(encoded.completion_offsets, spans)]
-        return Prepared(encoded, spans, positions, step_positions)
+        return Prepared(encoded, spans, positions, step_positions, terminal=finished and not encoded.truncated)
+
+    def prepare_all(self, prompts: Sequence[Any], completions: Sequence[str],
+                    steps: Sequence[Sequence[str] | None] | None = None,
+                    finished: Sequence[bool] | None = None) -> list[Prepared]:
+        """:meth:`prepare` of every (prompt, completion), with their optional steps and finished flags."""
+        if len(prompts) != len(completions) or (steps is not None and len(steps) != len(completions)) or (
+                finished is not None and len(finished) != len(completions)):
+            raise ValueError(f"got {len(prompts)} prompts, {len(completions)} completions"
+                             f"{'' if steps is None else f', {len(steps)} step lists'}"
+                             f"{'' if finished is None else f', {len(finished)} finished flags'}; they must match")
+        return [self.prepare(p, c, None if steps is None else steps[i],
+                             finished=True if finished is None else bool(finished[i]))
+                for i, (p, c) in enumerate(zip(prompts, completions))]
 
     # --- the differentiable path --------------------------------------------------------------------
     def forward_prepared(self, prepared: Sequence[Prepared]) -> list[SampleOutput]:
@@ -220,29 +242,44 @@ class RewardModel(nn.Module):
                     reference_logits = self._reference_logits(inputs)
         else:
             hidden = self._decoder()(**inputs, use_cache=False).last_hidden_state  # (B, L, H)
-        head = self.head
         outputs = []
         for row, sample in enumerate(prepared):
             start = int(batch["completion_start"][row])
             index = torch.arange(start, start + sample.encoded.completion_length, device=device)  # (T,)
-            trained = None
+            trained = reference = None
             if logits is not None:
                 targets = inputs["input_ids"][row, index]
                 trained = token_logprobs(logits[row, index - 1], targets)  # logit at p−1 predicts token p
                 reference = (None if reference_logits is None
                              else token_logprobs(reference_logits[row, index - 1], targets))
-                token_scores = likelihood_scores(trained, reference, beta_of(self.config), head("bias"))
-            else:
-                token_scores = head("score", hidden[row, index])
-                if self.config.head == "linear_sum":
-                    token_scores = torch.cumsum(token_scores, dim=0)
-            positions = torch.tensor(sample.positions, device=device)
-            potentials = None
-            if self.form.needs_potential:
-                states = torch.cat([hidden[row, start - 1 : start], hidden[row, index[positions]]])
-                potentials = head("potential", states)  # (K+1,): h_0 before the completion, then h_k
-            outputs.append(SampleOutput(token_scores, token_scores[positions], potentials, trained))
+            states = None if hidden is None else (hidden[row, start - 1], hidden[row, index])
+            outputs.append(self.sample_output(sample, trained, reference, states))
         return outputs
+
+    def sample_output(self, sample: Prepared, trained_logprobs: torch.Tensor | None,
+                      reference_logprobs: torch.Tensor | None,
+                      states: tuple[torch.Tensor, torch.Tensor] | None) -> SampleOutput:
+        """One sample's scores from its per-token inputs: the single computation that training
+        (:meth:`forward_prepared`) and evaluation (:class:`reasoning_irl.eval.scoring.RewardScorer`) share.
+
+        ``trained_logprobs`` / ``reference_logprobs`` (T,): log π_ψ / log π_ref of each completion token
+        (likelihood heads; the reference for ``log_ratio`` only); ``states``: the last hidden state before
+        the completion (H,) and the hidden states at the T completion tokens (T, H) (the ``linear`` heads,
+        and the potentials of ``airl``).
+        """
+        head = self.head
+        if self.config.head in LIKELIHOOD_HEADS:
+            token_scores = likelihood_scores(trained_logprobs, reference_logprobs, beta_of(self.config), head("bias"))
+        else:
+            token_scores = head("score", states[1])
+            if self.config.head == "linear_sum":
+                token_scores = torch.cumsum(token_scores, dim=0)
+        positions = torch.tensor(sample.positions, device=token_scores.device)
+        potentials = None
+        if self.form.needs_potential:
+            before, at = states
+            potentials = head("potential", torch.cat([before[None], at[positions]]))  # (K+1,): h_0, then h_k
+        return SampleOutput(token_scores, token_scores[positions], potentials, trained_logprobs)
 
     def _reference_logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.reference is not None:
@@ -269,18 +306,15 @@ class RewardModel(nn.Module):
     def score(self, prompts: Sequence[Any], completions: Sequence[str],
               steps: Sequence[Sequence[str] | None] | None = None, *, granularity: str | None = None,
               temperature: float = 1.0, clip: float | None = None,
-              micro_batch_size: int | None = None) -> list[ScoredSample]:
-        """Score completions (one prompt each); ``steps[i]`` optional explicit steps of completion i.
+              micro_batch_size: int | None = None, finished: Sequence[bool] | None = None) -> list[ScoredSample]:
+        """Score completions (one prompt each); ``steps[i]`` optional explicit steps of completion i;
+        ``finished[i]`` False for a completion that did not end (no EOS appended; default: all ended).
 
         Rewards follow the model's form with ``temperature`` and ``clip`` (:mod:`.forms`); scores are
         never tempered or clipped.
         """
         self.check_granularity(granularity)
-        if len(prompts) != len(completions) or (steps is not None and len(steps) != len(completions)):
-            raise ValueError(f"got {len(prompts)} prompts, {len(completions)} completions"
-                             f"{'' if steps is None else f' and {len(steps)} step lists'}; they must match")
-        prepared = [self.prepare(p, c, None if steps is None else steps[i])
-                    for i, (p, c) in enumerate(zip(prompts, completions))]
+        prepared = self.prepare_all(prompts, completions, steps, finished)
         order = sorted(range(len(prepared)), key=lambda i: len(prepared[i].encoded.input_ids))
         size = micro_batch_size or self.config.micro_batch_size
         results: list[ScoredSample | None] = [None] * len(prepared)
@@ -290,11 +324,17 @@ class RewardModel(nn.Module):
             for begin in range(0, len(order), size):
                 chunk = order[begin : begin + size]
                 for i, out in zip(chunk, self.forward_prepared([prepared[i] for i in chunk])):
-                    rewards = self.form.policy_rewards(out.scores, out.potentials, temperature=temperature, clip=clip)
-                    results[i] = self._scored(prepared[i], out.scores.tolist(), rewards.tolist())
+                    results[i] = self.scored(prepared[i], out, temperature=temperature, clip=clip)
         finally:
             self.train(was_training)
         return results  # type: ignore[return-value]
+
+    def scored(self, sample: Prepared, output: SampleOutput, *, temperature: float = 1.0,
+               clip: float | None = None) -> ScoredSample:
+        """The :class:`ScoredSample` of one sample's :meth:`sample_output` (rewards per the form)."""
+        rewards = self.form.policy_rewards(output.scores, output.potentials, temperature=temperature, clip=clip,
+                                           terminal=sample.terminal)
+        return self._scored(sample, output.scores.tolist(), rewards.tolist())
 
     def _scored(self, sample: Prepared, scores: list[float], rewards: list[float]) -> ScoredSample:
         encoded, text = sample.encoded, sample.encoded.completion
@@ -309,7 +349,7 @@ class RewardModel(nn.Module):
             for i, (span, k) in enumerate(zip(sample.steps, sample.step_positions))
         ]
         return ScoredSample(self.config.granularity, positions, steps, aggregate(scores, self.config.aggregation),
-                            self.config.aggregation, encoded.truncated, encoded.completion_length)
+                            self.config.aggregation, not sample.terminal, encoded.completion_length)
 
 
 def attach_head(model: nn.Module, config: RewardConfig, potential: bool) -> RewardHead:

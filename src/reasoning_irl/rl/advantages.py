@@ -16,14 +16,14 @@ a single value. With ``algo.scale_rewards=false`` nothing is divided by a standa
   value on every token of completion i.
 - ``rloo`` (leave-one-out; Ahmadian et al. 2024):  A_{i,t} = R_i − (1/(G−1)) Σ_{j∈g(i), j≠i} R_j
   (divided by std_{g(i)} R + ε when scaling).
-- ``discounted`` (token-level reward-to-go):  first every reward is normalised over *all scored
-  positions of its group* (pooled over the G completions):
-      r̃_{i,k} = (r_{i,k} − μ_g) / (σ_g + ε)   at scored k,   0 elsewhere,
-  with μ_g, σ_g the mean and std of {r_{j,k} : j ∈ g, k scored}. Then
-      A_{i,t} = Σ_{k ≥ t} γ^{k−t} r̃_{i,k}.
-  With a sparse reward and γ = 1 this is exactly ``group``; with step or dense rewards a token is
-  credited only with the rewards at and after it (the per-position centring is PRIME's process-reward
-  baseline, Cui et al. 2025; the reference code centred on the last token's score instead).
+- ``discounted`` (token-level reward-to-go):  the group's mean return is spread evenly over each
+  completion's K_i scored positions and taken off its rewards there:
+      r̃_{i,k} = (r_{i,k} − mean_{g(i)} R / K_i) / (std_{g(i)} R + ε)   at scored k,   0 elsewhere.
+  Then A_{i,t} = Σ_{k ≥ t} γ^{k−t} r̃_{i,k}. With γ = 1 the first token gets exactly ``group``'s
+  advantage whatever the granularity (and every token does with a sparse reward); with step or dense
+  rewards a token is credited only with the rewards at and after it. (Centring every position on the
+  pooled per-position mean μ instead gives completion i the baseline K_i·μ, which grows with its
+  length: with negative per-token rewards it credited longer completions for being long.)
 - ``segment``:  a *segment* is the tokens a reward increment covers — from after the previous scored
   position up to and including the next one (tokens after the last scored position join the last
   segment). Every token of a segment gets its segment's normalised reward r̃ (as above, pooled over
@@ -112,8 +112,16 @@ def discounted_advantages(
     gamma: float,
     scale: bool = True,
 ) -> torch.Tensor:
-    """Token-level reward-to-go of the group-normalised rewards: A_t = Σ_{k≥t} γ^{k−t} r̃_k. ``(N, T)``."""
-    normalised = normalised_rewards(rewards, scored_mask, group_size, scale)  # (N, T)
+    """Token-level reward-to-go A_t = Σ_{k≥t} γ^{k−t} r̃_k of rewards less the group's mean return spread
+    over each completion's scored positions (see the module docstring). ``(N, T)``."""
+    scored = scored_mask.to(rewards.dtype) * completion_mask
+    counts = scored.sum(-1)  # (N,) K_i
+    returns = (rewards * scored).sum(-1).view(-1, group_size)  # (B, G)
+    mean = returns.mean(-1)  # (B,)
+    share = mean.repeat_interleave(group_size) / counts.clamp(min=1)  # (N,) mean return / K_i
+    normalised = (rewards - share[:, None]) * scored
+    if scale:
+        normalised = normalised / (_std(returns, torch.ones_like(returns), mean) + EPS).repeat_interleave(group_size)[:, None]
     advantages = torch.zeros_like(normalised)
     running = torch.zeros_like(normalised[:, 0])  # (N,)
     for t in range(normalised.shape[1] - 1, -1, -1):

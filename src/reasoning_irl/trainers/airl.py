@@ -192,7 +192,8 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
                 # Rewards on the policy's tokens → advantages → clipped-surrogate step.
                 with run.timer("score"):
                     texts = rollouts.completion_text
-                    scored = discriminator.policy_rewards([r.prompt for r in rollout_records], texts)
+                    scored = discriminator.policy_rewards([r.prompt for r in rollout_records], texts,
+                                                          finished=rollouts.finished)
                     batch = policy_batch(rollouts, tokenizer.pad_token_id)
                     width = batch.input_ids.shape[1] - batch.prompt_width
                     rewards, scored_mask = align_rewards(scored, rollouts, [r.prompt for r in rollout_records],
@@ -323,8 +324,8 @@ def _discriminator_batch(discriminator: Discriminator, task, records, rollout_re
     with_target = [r for r in records if r.target]
     positives = [_expert(r) for r in with_target]
     negatives = [DiscriminatorSample(r.prompt, text, "policy", problem_id=r.problem_id,
-                                     correct=bool(task.grade(text, r)) if relabel else None)
-                 for r, text in zip(rollout_records, rollouts.completion_text)]
+                                     correct=bool(task.grade(text, r)) if relabel else None, finished=done)
+                 for r, text, done in zip(rollout_records, rollouts.completion_text, rollouts.finished)]
     negatives += discriminator.perturbed_negatives(positives, seed=seed, metas=[r.meta for r in with_target])
     return positives, negatives
 
