@@ -14,6 +14,7 @@ every run, or alone with ``--tables``.
     python bench/quality.py grid --seeds 0             # granularity × head × form, + frozen critic
     python bench/quality.py few_demos --seeds 0 1 2    # 100 demonstrations, 10k prompts: AIRL vs SFT
     python bench/quality.py low_temperature --seeds 0 1 2   # the same runs evaluated at T = 0.7
+    python bench/quality.py feasibility --seeds 0      # issue 19: the feasibility run's critic protocol
     python bench/quality.py --tables                   # rebuild the tables only
 
 Runs go to ``outputs/quality/`` (not committed); budgets are in steps, wall times are reported beside.
@@ -112,6 +113,24 @@ GROUPS: dict[str, dict[str, Cell]] = {
         "few_sft_continued": Cell("train_sft", FEW + ("training.max_steps=@sft_steps",), warm_start=FEW,
                                   about="SFT continued on the 100 demonstrations for AIRL's wall time"),
     },
+}
+#: Issue 19: the feasibility run's critic protocol, as far as config keys reach it — a ``log_ratio`` critic
+#: (β = 0.2, gail) trained alone (no policy update) for 300 updates of 32 experts + 32 fresh policy samples
+#: + 32 perturbed experts at lr 3e-4. ``feas`` keeps the default perturbations; ``feas_carry_on`` only
+#: those after which the computation carries on from the wrong value, as a policy's error does;
+#: ``feas_natural`` adds the wrong operator and operand (as the feasibility run's perturbations did).
+FEASIBILITY = ("model.reward=from_policy", "reward=dense", "reward.head=log_ratio", "reward.beta=0.2",
+               "discriminator.form=gail", "discriminator.learning_rate=3e-4", "discriminator.updates_per_step=1",
+               "training.batch_prompts=32", "sampling.num_generations=1", "training.max_steps=0",
+               "training.reward_warmup_steps=300", "training.eval_every=50")
+GROUPS["feasibility"] = {
+    "feas": Cell("train_irl", FEASIBILITY, about="the feasibility protocol, default perturbations"),
+    "feas_carry_on": Cell("train_irl", FEASIBILITY + ("discriminator.perturbations=[wrong_result,nearby_answer]",),
+                          about="the feasibility protocol, only perturbations the computation carries on from"),
+    "feas_natural": Cell("train_irl", FEASIBILITY + (
+        "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",),
+        about="the feasibility protocol, the policy's kinds of error: a wrong result, operator or operand, "
+              "each carried on, and a wrong final answer"),
 }
 #: The issue's suggestion: at a lower temperature fewer errors are tokens the policy itself doubts.
 GROUPS["low_temperature"] = dict(at_temperature({**GROUPS["headline"], **GROUPS["grid"]}, name, 0.7)

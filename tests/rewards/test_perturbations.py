@@ -15,7 +15,10 @@ MATH = ["flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reason
 def _check_report(result):
     assert result.changed and result.text != result.original
     c = result.first_changed_char
-    assert result.text[:c] == result.original[:c] and result.text[c:c + 1] != result.original[c:c + 1]
+    # The first difference, or the last character of a step after which the texts diverge.
+    d = c if result.text[c:c + 1] != result.original[c:c + 1] else c + 1
+    assert result.text[:d] == result.original[:d] and result.text[d:d + 1] != result.original[d:d + 1]
+    assert d == c or any(s.end == d for s in segment_steps(result.text))
     steps = segment_steps(result.text)
     assert steps[result.first_changed_step].end > c
     assert result.first_changed_step == 0 or steps[result.first_changed_step - 1].end <= c
@@ -74,6 +77,52 @@ def test_wrong_result_makes_one_step_false_and_carries_on_from_it():
         assert false_lines(result.text) == [result.first_changed_step]
     assert not perturb("<think>\nno numbers here\n</think>\n<answer>\nx\n</answer>", "wrong_result",
                        random.Random(0)).changed
+
+
+@pytest.mark.parametrize("name", ["wrong_operator", "wrong_operand"])
+def test_a_wrong_operation_is_computed_right_and_carried_on(name):
+    original = [re.fullmatch(r"(\d+) (\S) (\d+) = (\d+)", s.text).groups() for s in segment_steps(TRACE)[:-1]]
+    seen = set()
+    for seed in range(40):
+        result = perturb(TRACE, name, random.Random(seed))
+        _check_report(result)
+        steps = segment_steps(result.text)
+        lines = [re.fullmatch(r"(\d+) (\S) (-?\d+) = (-?\d+)", s.text).groups() for s in steps[:-1]]
+        k = result.first_changed_step
+        # Every line is arithmetically true and starts from the previous result ...
+        for i, (a, op, b, c) in enumerate(lines):
+            assert eval_op(int(a), op, int(b)) == int(c)
+            assert i == 0 or a == lines[i - 1][3]
+        # ... only line k does another operation than the expert's (the operator, or the operand) ...
+        changed = "operator" if name == "wrong_operator" else "operand"
+        for i, ((_, op, b, _), (_, op0, b0, _)) in enumerate(zip(lines, original)):
+            assert ((op, b) != (op0, b0)) == (i == k)
+            if i == k:
+                assert (op == op0) == (changed == "operand") and (b == b0) == (changed == "operator")
+        # ... and the answer is the last result.
+        assert extract_answer(result.text) == lines[-1][3]
+        seen.add(k)
+    assert seen == {0, 1, 2}
+
+
+def test_wrong_result_is_unchanged_by_the_shared_carry_on():
+    # Fixed outputs from before the carry-on was shared with wrong_operator / wrong_operand.
+    expected = ["7 + 5 = 22\n22 * 3 = 66\n66 - 4 = 62\n</think>\n<answer>\n62",
+                "7 + 5 = 12\n12 * 3 = 46\n46 - 4 = 42\n</think>\n<answer>\n42",
+                "7 + 5 = 12\n12 * 3 = 37\n37 - 4 = 33\n</think>\n<answer>\n33"]
+    for seed, body in enumerate(expected):
+        assert perturb(TRACE, "wrong_result", random.Random(seed)).text == f"<think>\n{body}\n</answer>"
+
+
+def test_a_step_cut_short_is_the_changed_step():
+    # "80" → "8": the texts first differ right after step 1 ends; step 1 is what changed, so it must not
+    # be labelled as an expert prefix (the token ending it is the first changed one).
+    original = "<think>\n8 * 2 = 16\n16 * 5 = 80\n80 / 8 = 10\n</think>\n<answer>\n10\n</answer>"
+    text = "<think>\n8 * 2 = 16\n16 * 5 = 8\n8 / 8 = 1\n</think>\n<answer>\n1\n</answer>"
+    from reasoning_irl.rewards.perturbations import first_changed_char
+
+    assert first_changed_char(original, text) == text.index("= 8\n") + 2
+    assert first_changed_char(original, original.replace("16 * 5", "16 * 6")) == original.index("5")
 
 
 def eval_op(a: int, op: str, b: int) -> float:

@@ -247,3 +247,21 @@ def test_impossible_request_is_a_clear_error():
     )
     with pytest.raises(ValueError, match="could only generate 2 distinct test problems of 5"):
         get_task(cfg).load("test")
+
+
+@pytest.mark.parametrize("name", ["wrong_result", "wrong_operator", "wrong_operand"])
+def test_carry_on_perturbations_are_errors_the_step_checker_finds_where_they_start(task, splits, name):
+    # The perturbations meant to look like a policy's errors: the arith checker places their first wrong
+    # step exactly where the perturbation says it changed the trace, and the answer is graded wrong.
+    import random
+
+    from reasoning_irl.rewards.perturbations import perturb
+
+    changed = 0
+    for i, record in enumerate(splits["train"][:300]):
+        result = perturb(record.target, name, random.Random(i))
+        if result.changed:
+            assert task.first_error_step(result.text, record) == result.first_changed_step, result.text
+            assert not task.grade(result.text, record)
+            changed += 1
+    assert changed > 250

@@ -24,6 +24,8 @@ PERTURBATIONS = (
     "answer_from_reasoning",
     "distractor_answer",
     "wrong_result",
+    "wrong_operator",
+    "wrong_operand",
 )
 
 

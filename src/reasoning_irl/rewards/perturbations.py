@@ -20,6 +20,10 @@ random generator seeded by (seed, trace index, copy), so a batch is reproducible
   later line ``c op' d = e`` that starts from the previous result is recomputed, and the answer follows
   the last result. Candidates that would make a later division inexact are skipped; lines that are not
   integer equations are left alone (unchanged, dropped, when the trace has none).
+- ``wrong_operator`` / ``wrong_operand``: the other errors a policy makes on a step: one line ``a op b = c``
+  becomes a *true* line of the wrong computation, ``a op' b = op'(a, b)`` (another operator) or
+  ``a op b' = op(a, b')`` (a nearby wrong operand), and the computation carries on from its result as in
+  ``wrong_result``. The step is wrong only against the problem, as a misread operation is.
 - ``distractor_answer``: multiple choice: the answer becomes a wrong option — a letter from
   ``meta["distractor_letters"]`` when the answer is a bare letter, else a ``"LETTER. text"`` from
   ``meta["distractors"]`` (the task's record meta); unchanged (dropped) when the task has none.
@@ -65,6 +69,19 @@ def first_difference(original: str, text: str) -> int | None:
         if original[i] != text[i]:
             return i
     return limit
+
+
+def first_changed_char(original: str, text: str) -> int | None:
+    """The first character of ``text`` that is not as in ``original``: their first difference, except
+    where ``text`` diverges right after a step ends (``16 * 5 = 80`` cut to ``16 * 5 = 8``): that step
+    itself is what changed, so its last character is the first changed one — otherwise the wrong step
+    would be labelled an expert prefix and the change placed in the next step."""
+    char = first_difference(original, text)
+    if char:
+        for span in segment_steps(text):
+            if span.start < char == span.end:
+                return char - 1
+    return char
 
 
 def _step_of_char(text: str, char: int) -> int | None:
@@ -195,36 +212,81 @@ def _wrong_values(value: int, rng: random.Random) -> list[int]:
     return out
 
 
-def wrong_result(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
+def _integer_equations(lines: list[str]) -> dict[int, re.Match]:
+    return {i: m for i, line in enumerate(lines) if (m := _EQUATION.match(line)) and "." not in line}
+
+
+def _carry_on(text: str, lines: list[str], equations: dict[int, re.Match], k: int, line: str,
+              old: int, new: int) -> str | None:
+    """``text`` with line ``k`` replaced by ``line`` (whose result ``old`` became ``new``) and every later
+    line ``c op d = e`` that starts from the previous result recomputed from the new value, as a policy
+    would carry on; the answer follows the last result. None when a recomputed division is inexact."""
+    start, end = _reasoning_bounds(text)
+    rewritten = {k: line}
+    for j in range(k + 1, len(lines)):
+        n = equations.get(j)
+        if n is None or int(n.group(1)) != old:
+            continue
+        result = _apply(n.group(2), float(new), float(n.group(3)))
+        if result is None or result != int(result):
+            return None
+        rewritten[j] = f"{lines[j][: n.start(1)]}{new}{lines[j][n.end(1): n.start(4)]}{int(result)}{lines[j][n.end(4):]}"
+        old, new = int(n.group(4)), int(result)
+    out = text[:start] + "\n".join(rewritten.get(i, original) for i, original in enumerate(lines)) + text[end:]
+    bounds = _answer_bounds(out)
+    if bounds is not None and out[bounds[0]: bounds[1]] == str(old):
+        out = _replace_answer(out, str(new))
+    return out
+
+
+def _shuffled_equations(text: str, rng: random.Random) -> tuple[list[str], dict[int, re.Match], list[int]]:
     start, end = _reasoning_bounds(text)
     lines = text[start:end].split("\n")
-    equations = {i: m for i, line in enumerate(lines) if (m := _EQUATION.match(line)) and "." not in line}
+    equations = _integer_equations(lines)
     order = list(equations)
     rng.shuffle(order)
+    return lines, equations, order
+
+
+def wrong_result(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
+    lines, equations, order = _shuffled_equations(text, rng)
     for k in order:
         m = equations[k]
         for new in _wrong_values(int(m.group(4)), rng):
-            rewritten = {k: lines[k][: m.start(4)] + str(new) + lines[k][m.end(4):]}
-            old, exact = int(m.group(4)), True
-            for j in range(k + 1, len(lines)):  # carry on from the wrong value, as a policy would
-                n = equations.get(j)
-                if n is None or int(n.group(1)) != old:
-                    continue
-                result = _apply(n.group(2), float(new), float(n.group(3)))
-                if result is None or result != int(result):
-                    exact = False
-                    break
-                rewritten[j] = (f"{lines[j][: n.start(1)]}{new}{lines[j][n.end(1): n.start(4)]}"
-                                f"{int(result)}{lines[j][n.end(4):]}")
-                old, new = int(n.group(4)), int(result)
-            if not exact:
-                continue
-            out = text[:start] + "\n".join(rewritten.get(i, line) for i, line in enumerate(lines)) + text[end:]
-            bounds = _answer_bounds(out)
-            if bounds is not None and out[bounds[0]: bounds[1]] == str(old):
-                out = _replace_answer(out, str(new))
-            return out
+            line = lines[k][: m.start(4)] + str(new) + lines[k][m.end(4):]
+            out = _carry_on(text, lines, equations, k, line, int(m.group(4)), new)
+            if out is not None:
+                return out
     return text
+
+
+def _recomputed(text: str, rng: random.Random, alternatives: Callable[[re.Match], list[tuple[str, int]]]) -> str:
+    """One line ``a op b = c`` rewritten to ``a op' b' = op'(a, b')`` — a true line of the wrong
+    computation — and the later lines carried on from its result (:func:`_carry_on`)."""
+    lines, equations, order = _shuffled_equations(text, rng)
+    for k in order:
+        m = equations[k]
+        a, c = int(m.group(1)), int(m.group(4))
+        options = alternatives(m)
+        rng.shuffle(options)
+        for op, b in options:
+            value = _apply(op, float(a), float(b))
+            if value is None or value != int(value) or int(value) == c or (value < 0) != (c < 0):
+                continue
+            line = (f"{lines[k][: m.start(2)]}{op}{lines[k][m.end(2): m.start(3)]}{b}"
+                    f"{lines[k][m.end(3): m.start(4)]}{int(value)}{lines[k][m.end(4):]}")
+            out = _carry_on(text, lines, equations, k, line, c, int(value))
+            if out is not None:
+                return out
+    return text
+
+
+def wrong_operator(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
+    return _recomputed(text, rng, lambda m: [(op, int(m.group(3))) for op in _OPERATORS if op != m.group(2)])
+
+
+def wrong_operand(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
+    return _recomputed(text, rng, lambda m: [(m.group(2), b) for b in _wrong_values(int(m.group(3)), rng) if b != 0])
 
 
 def answer_from_reasoning(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
@@ -258,6 +320,8 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random, Mapping[str, Any]], str]]
     "answer_from_reasoning": answer_from_reasoning,
     "distractor_answer": distractor_answer,
     "wrong_result": wrong_result,
+    "wrong_operator": wrong_operator,
+    "wrong_operand": wrong_operand,
 }
 
 
@@ -266,7 +330,7 @@ def perturb(text: str, name: str, rng: random.Random, meta: Mapping[str, Any] | 
     if name not in PERTURBATIONS:
         raise ValueError(f"unknown perturbation {name!r}; use one of {', '.join(PERTURBATIONS)}")
     new = PERTURBATIONS[name](text, rng, meta or {})
-    char = first_difference(text, new)
+    char = first_changed_char(text, new)
     return Perturbation(
         name=name,
         original=text,
