@@ -24,6 +24,7 @@ from reasoning_irl.eval.localise import (
 from reasoning_irl.eval.report import REWARD_AGGREGATIONS, Results
 from reasoning_irl.eval.samples import Problem, SampleIn
 from reasoning_irl.eval.scoring import PolicyScorer, RewardScorer, aggregates
+from reasoning_irl.io import DataFileError
 from reasoning_irl.rewards.heads import beta_of
 from reasoning_irl.tasks.base import Record
 from reasoning_irl.tasks.grading import parse_number
@@ -197,6 +198,8 @@ class ProblemProcessor:
         record = self.record_for(problem) if gradeable or self.task.checks_steps else None
         rows, correct, votes = [], [], []
         for s in samples:
+            self._check_truth(s)
+        for s in samples:
             extracted = extract_answer(s.completion)
             ok = bool(self.task.grade(s.completion, record)) if gradeable else None
             truth, known = s.first_error_step, s.has_truth
@@ -252,6 +255,19 @@ class ProblemProcessor:
         if gradeable:
             self.results.add(correct, votes, [len(s.completion) for s in samples], scores)
         return rows
+
+    def _check_truth(self, s: SampleIn) -> None:
+        """A given first_error_step must name a step of the trace (else every such trace would drop out)."""
+        if not s.has_truth or s.first_error_step is None:
+            return
+        n = len(segment_steps(s.completion, s.steps))
+        if s.first_error_step >= n:
+            path = self.cfg.eval.pregenerated_jsonl_path
+            where = f"{path}:{s.line}" if path else f"task {self.task.name!r} {self.split} record {s.line}"
+            raise DataFileError(
+                f"{where}: first_error_step={s.first_error_step} but the trace has {n} steps (0–{n - 1}); "
+                "fix that row's first_error_step/label (−1 or null = no wrong step)"
+            )
 
     def _policy(self, samples: list[SampleIn]):
         if self.policy_scorer is None:
