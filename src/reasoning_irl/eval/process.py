@@ -260,10 +260,13 @@ class ProblemProcessor:
         """A given first_error_step must name a step of the trace (else every such trace would drop out)."""
         if not s.has_truth or s.first_error_step is None:
             return
-        n = len(segment_steps(s.completion, s.steps))
+        path = self.cfg.eval.pregenerated_jsonl_path
+        where = f"{path}:{s.line}" if path else f"task {self.task.name!r} {self.split} record {s.line}"
+        try:
+            n = len(segment_steps(s.completion, s.steps))
+        except ValueError as err:  # a given step that is not in the completion
+            raise DataFileError(f"{where}: {err}") from None
         if s.first_error_step >= n:
-            path = self.cfg.eval.pregenerated_jsonl_path
-            where = f"{path}:{s.line}" if path else f"task {self.task.name!r} {self.split} record {s.line}"
             raise DataFileError(
                 f"{where}: first_error_step={s.first_error_step} but the trace has {n} steps (0–{n - 1}); "
                 "fix that row's first_error_step/label (−1 or null = no wrong step)"

@@ -1,0 +1,236 @@
+"""Evaluation fails closed (issue 17, docs/RELIABILITY.md §2 rows 23–): a failure leaves the previous
+output folder exactly as it was, every setting is checked before any work, and a silently wrong result
+(a trace dropped for a false reason, best-of-4 reported as best-of-100, a file read by half) is refused
+with a line naming the value."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from reasoning_irl import faults
+from reasoning_irl.eval.modes import build_config, plan, run_evaluation
+from reasoning_irl.eval.samples import iter_rows
+from reasoning_irl.io import DataFileError
+from reasoning_irl.tasks import get_task
+
+OUTPUTS = ("samples.jsonl", "metrics.json", "run_info.json")
+
+
+def _rows(problems: int = 4, n: int = 2) -> list[dict]:
+    task = get_task(build_config().task)
+    rows = []
+    for record in task.load("validation")[:problems]:
+        for s in range(n):
+            rows.append({"prompt": record.prompt, "completion": record.target, "answer": record.answer,
+                         "problem_id": record.problem_id, "sample_idx": s,
+                         "reward": {"sequence_score": float(s), "aggregation": "last"}})
+    return rows
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _cfg(path: Path, out: Path, **extra):
+    return build_config({"eval.mode": "pregenerated_policy", "eval.pregenerated_jsonl_path": str(path),
+                         "eval.compute_policy_log_probs": False, "eval.output_dir": str(out),
+                         "eval.split": "validation", "eval.bootstrap_resamples": 20, "eval.ks": [1, 2], **extra})
+
+
+@pytest.fixture
+def earlier(tmp_path):
+    """An output folder holding a finished evaluation (all its files); returns (folder, their bytes)."""
+    out = tmp_path / "out"
+    run_evaluation(_cfg(_write(tmp_path / "good.jsonl", _rows()), out))
+    return out, {name: (out / name).read_bytes() for name in OUTPUTS}
+
+
+def _intact(earlier) -> None:
+    out, files = earlier
+    assert sorted(p.name for p in out.iterdir()) == sorted(files)
+    assert {name: (out / name).read_bytes() for name in OUTPUTS} == files
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]  # no staging left
+
+
+# --- item 1: one swap, finite floats -------------------------------------------------------------
+
+def test_failure_between_the_output_files_leaves_the_folder_as_it_was(tmp_path, earlier):
+    """Raised after samples.jsonl is complete, before metrics.json (REASONING_IRL_FAULT=eval_outputs:1:raise)."""
+    rows = _rows()
+    rows[0]["completion"] += " changed"  # the new run would write other samples
+    try:
+        faults.configure("eval_outputs:1:raise")
+        with pytest.raises(faults.InjectedFault, match="eval_outputs"):
+            run_evaluation(_cfg(_write(tmp_path / "new.jsonl", rows), earlier[0]))
+    finally:
+        faults.configure("")
+    _intact(earlier)
+
+
+@pytest.mark.parametrize("key,value", [("eval.reward_temperature", "inf"), ("eval.discount", "nan"),
+                                       ("sampling.temperature", "inf")])
+def test_non_finite_float_settings_are_refused_naming_the_key(key, value):
+    with pytest.raises(ValueError, match=rf"{key}={value} is not a finite number"):
+        build_config({key: value})
+
+
+def test_a_folder_with_foreign_files_is_not_replaced(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(OSError, match=r"holds files that are not an evaluation's \(notes\.txt\).*new folder"):
+        run_evaluation(_cfg(_write(tmp_path / "in.jsonl", _rows()), out))
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_swap_without_an_atomic_exchange_and_a_kill_between_its_renames(tmp_path, monkeypatch):
+    import reasoning_irl.io as io
+    from reasoning_irl.io import discard_stale_staging, swap_in
+
+    target, staging = tmp_path / "out", tmp_path / ".out.1.x.tmp"
+    target.mkdir()
+    (target / "metrics.json").write_text("old")
+    staging.mkdir()
+    (staging / "metrics.json").write_text("new")
+    monkeypatch.setattr(io, "_exchange", lambda a, b: False)
+    swap_in(staging, target)
+    assert (target / "metrics.json").read_text() == "new" and sorted(os.listdir(tmp_path)) == ["out"]
+    # A kill between the two renames leaves the previous folder aside as .out.<pid>.old: put back.
+    target.rename(tmp_path / ".out.999999999.old")
+    discard_stale_staging(target)
+    assert (target / "metrics.json").read_text() == "new" and sorted(os.listdir(tmp_path)) == ["out"]
+
+
+# --- item 5: silently wrong results ---------------------------------------------------------------
+
+def test_first_error_step_beyond_the_steps_names_the_row(tmp_path, earlier):
+    rows = _rows()
+    for r in rows:
+        r["first_error_step"] = 1
+    rows[5]["first_error_step"] = 7  # the completions have 4 steps: 3 lines of thought and the answer
+    with pytest.raises(DataFileError, match=r"in\.jsonl:6: first_error_step=7 but the trace has 4 steps"):
+        run_evaluation(_cfg(_write(tmp_path / "in.jsonl", rows), earlier[0]))
+    _intact(earlier)
+
+
+def test_best_of_n_beyond_the_samples_is_refused(tmp_path, earlier):
+    with pytest.raises(ValueError, match=r"eval\.best_of_ns=\[100\]: N=100 exceeds the 2 samples"):
+        run_evaluation(_cfg(_write(tmp_path / "in.jsonl", _rows()), earlier[0], **{"eval.best_of_ns": [100]}))
+    _intact(earlier)
+    generate = build_config({"eval.best_of_ns": [100], "sampling.n_samples": 4})
+    with pytest.raises(ValueError, match=r"N=100 exceeds sampling\.n_samples=4"):
+        plan(generate)  # generate mode: before any model is loaded
+
+
+def test_input_file_cut_while_being_read_is_refused(tmp_path):
+    path = _write(tmp_path / "in.jsonl", _rows())
+    rows = iter_rows(path)
+    next(rows)
+    data = path.read_bytes()
+    path.write_bytes(data[: data.index(b"\n", len(data) // 2) + 1])  # cut at a line boundary
+    with pytest.raises(DataFileError, match=r"in\.jsonl changed while it was read \(size \d+ → \d+ bytes"):
+        list(rows)
+
+
+@pytest.mark.parametrize("override,message", [
+    ({"sampling.n_samples": 0}, r"sampling\.n_samples=0 must be at least 1"),
+    ({"seed": -1}, r"seed=-1 must be in \[0, 2\*\*32\)"),  # item 8: numpy refused it after all the work
+])
+def test_settings_are_checked_when_the_config_is_built(override, message):
+    with pytest.raises(ValueError, match=message):
+        build_config({"eval.mode": "generate", **override})
+
+
+# --- item 6: one line instead of a traceback -------------------------------------------------------
+
+def test_non_numeric_aggregate_and_over_long_number_name_the_line(tmp_path, earlier):
+    rows = _rows()
+    rows[2]["reward"]["aggregates"] = {"last": "abc"}
+    with pytest.raises(DataFileError, match=r"in\.jsonl:3: reward\.aggregates\.last = 'abc' is not a number"):
+        run_evaluation(_cfg(_write(tmp_path / "in.jsonl", rows), earlier[0]))
+    path = _write(tmp_path / "long.jsonl", _rows())
+    lines = path.read_text().splitlines()
+    lines[4] = lines[4].replace('"sample_idx": 0', '"sample_idx": ' + "9" * 5000)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFileError, match=r"long\.jsonl:5: invalid JSON \(Exceeds the limit \(4300 digits\)"):
+        run_evaluation(_cfg(path, earlier[0]))
+    _intact(earlier)
+
+
+def _fit(tmp_path: Path, name: str = "fit", **extra) -> Path:
+    out = tmp_path / name
+    run_evaluation(_cfg(_write(tmp_path / "in.jsonl", _rows()), out,
+                        **{"eval.fit_on": "validation", "eval.reward_aggregation": "last", **extra}))
+    return out / "calibration.json"
+
+
+@pytest.mark.parametrize("content,message", [
+    ('{"calibration_version": 1, "fitted', r"calibration\.json: not valid JSON .*refit it"),
+    ("[1, 2]", r"calibration\.json: expected a calibration object, got list"),
+])
+def test_damaged_calibration_is_one_line(tmp_path, earlier, content, message):
+    bad = tmp_path / "bad" / "calibration.json"
+    bad.parent.mkdir()
+    bad.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        run_evaluation(_cfg(tmp_path / "in.jsonl", earlier[0], **{"eval.calibration_path": str(bad)}))
+    _intact(earlier)
+
+
+def test_calibration_of_another_task_or_reward_model_is_refused(tmp_path, earlier):
+    calibration = _fit(tmp_path)
+    fitted = json.loads(calibration.read_text())
+    assert fitted["fitted_on"]["task"] == "arith" and "reward_model" in fitted["fitted_on"]
+    use = {"eval.calibration_path": str(calibration)}
+    run_evaluation(_cfg(tmp_path / "in.jsonl", tmp_path / "ok", **use))  # same task, same (no) model: used
+    fitted["fitted_on"]["task"] = "gsm8k"
+    calibration.write_text(json.dumps(fitted))
+    with pytest.raises(ValueError, match=r"was fitted on task 'gsm8k', not 'arith'"):
+        run_evaluation(_cfg(tmp_path / "in.jsonl", earlier[0], **use))
+    fitted["fitted_on"].update(task="arith", reward_model="0123abcd")
+    calibration.write_text(json.dumps(fitted))
+    with pytest.raises(ValueError, match=r"fitted with another reward model's scores \(fingerprint 0123abcd"):
+        run_evaluation(_cfg(tmp_path / "in.jsonl", earlier[0], **use))
+    _intact(earlier)
+
+
+@pytest.fixture(scope="module")
+def saved_reward_model(tmp_path_factory) -> Path:
+    from reasoning_irl.config.model import ModelConfig
+    from reasoning_irl.config.reward import RewardConfig
+    from reasoning_irl.rewards.saving import build_reward_model, save_reward_model
+
+    folder = tmp_path_factory.mktemp("rm") / "good"
+    save_reward_model(build_reward_model(RewardConfig(head="linear"), ModelConfig(reward="tiny"), backbone="tiny"),
+                      folder)
+    return folder
+
+
+def _cut(file: Path) -> None:
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("file,damage,message", [
+    ("reward_config.json", _cut, r"reward_config\.json: not valid JSON .*save it again"),
+    ("reward_config.json", lambda f: f.write_text("{}"), r"reward_config\.json lacks 'reward', 'form'"),
+    ("model.safetensors", _cut, r"model\.safetensors is damaged \(.*incomplete metadata.*\): a truncated"),
+    ("reward_head.safetensors", _cut, r"reward_head\.safetensors is damaged .*save or copy the reward model"),
+    ("tokenizer.json", _cut, r"cannot load the tokenizer .*its files are damaged \(UnicodeDecodeError"),
+])
+def test_damaged_reward_model_files_are_named(tmp_path, saved_reward_model, file, damage, message):
+    """Each with the folder otherwise complete (a checkpoint's COMPLETE marker would be present)."""
+    import shutil
+
+    from reasoning_irl.rewards.saving import load_reward_model
+
+    folder = tmp_path / "rm"
+    shutil.copytree(saved_reward_model, folder)
+    damage(folder / file)
+    with pytest.raises(Exception, match=message) as caught:
+        load_reward_model(folder)
+    assert isinstance(caught.value, (ValueError, OSError, RuntimeError)) and "\n" not in str(caught.value)
