@@ -234,3 +234,34 @@ def test_damaged_reward_model_files_are_named(tmp_path, saved_reward_model, file
     with pytest.raises(Exception, match=message) as caught:
         load_reward_model(folder)
     assert isinstance(caught.value, (ValueError, OSError, RuntimeError)) and "\n" not in str(caught.value)
+
+
+# --- item 7: resume falls back from a damaged checkpoint -------------------------------------------
+
+def test_resume_falls_back_from_a_damaged_checkpoint(tmp_path, caplog):
+    import torch
+
+    from reasoning_irl.trainers.checkpoint import (
+        latest_complete_checkpoint,
+        load_checkpoint,
+        resolve_resume,
+        save_checkpoint,
+        step_dir,
+    )
+
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters())
+    model(torch.ones(1, 2)).sum().backward()
+    optimizer.step()
+    for step in (2, 4):
+        save_checkpoint(step_dir(tmp_path, step), step=step, optimizer=optimizer, state={"x": step})
+    _cut(step_dir(tmp_path, 4) / "loop_tensors.safetensors")  # its COMPLETE marker is still there
+    with caplog.at_level("WARNING"):
+        assert resolve_resume("auto", tmp_path) == step_dir(tmp_path, 2)
+    assert "step-4 is damaged (loop_tensors.safetensors has" in caplog.text
+    assert "falling back to the previous complete checkpoint" in caplog.text
+    assert load_checkpoint(latest_complete_checkpoint(tmp_path), optimizer=optimizer).state == {"x": 2}
+    with pytest.raises(FileNotFoundError, match=r"step-4' is damaged \(loop_tensors\.safetensors has \d+ bytes"):
+        resolve_resume(str(step_dir(tmp_path, 4)), tmp_path)
+    (step_dir(tmp_path, 2) / "loop_state.json").unlink()
+    assert latest_complete_checkpoint(tmp_path) is None  # nothing intact: a fresh start, never a broken resume
