@@ -265,3 +265,58 @@ def test_resume_falls_back_from_a_damaged_checkpoint(tmp_path, caplog):
         resolve_resume(str(step_dir(tmp_path, 4)), tmp_path)
     (step_dir(tmp_path, 2) / "loop_state.json").unlink()
     assert latest_complete_checkpoint(tmp_path) is None  # nothing intact: a fresh start, never a broken resume
+
+
+# --- items 3 and 4: plot specs stay inside their output root; a render never drops runs silently ----
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "run"
+
+
+@pytest.mark.parametrize("key,value", [("task", "/tmp/elsewhere"), ("task", "../.."), ("task", "a/b"),
+                                       ("checkpoint", "C:x"), ("eval", "x\\..")])
+def test_plot_spec_names_that_become_paths_are_single_names(key, value):
+    from reasoning_irl.plots.spec import SpecError, parse_spec
+
+    run = {"label": "SFT", "method": "sft", "task": "arith", "run": "runs/sft", key: value}
+    with pytest.raises(SpecError, match=rf"runs\[0\]\.{key}=.* must be a single folder name .*not a path"):
+        parse_spec({"runs": [run]}, base_dir=Path("/tmp/spec"), source="spec.yaml")
+
+
+def test_a_label_of_dots_stays_a_sub_folder():
+    from reasoning_irl.plots.spec import parse_spec
+
+    spec = parse_spec({"runs": [{"label": "..", "method": "sft", "task": "arith", "run": "r"},
+                                {"label": ".hidden", "method": "sft", "task": "arith", "run": "r"}]})
+    assert [r.key for r in spec.runs] == ["run", "hidden"]
+
+
+def _plot_spec(folder: Path, runs: list[dict]) -> Path:
+    import yaml
+
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump({"output_root": "out", "runs": runs}))
+    return path
+
+
+def test_a_render_that_skips_runs_refuses_unless_allowed_and_says_when_it_replaces(tmp_path, capsys):
+    import shutil
+
+    from reasoning_irl.plots.main import main
+
+    sft = {"label": "SFT", "method": "sft", "task": "arith", "run": "sft", "eval": "pregenerated_policy_arith"}
+    shutil.copytree(FIXTURE, tmp_path / "sft")
+    spec = _plot_spec(tmp_path, [sft])
+    report = tmp_path / "out" / "report.html"
+    assert main(["--config", str(spec), "--workers", "1", "--no-token-figs"]) == 0
+    good = report.read_bytes()
+    metrics = tmp_path / "sft" / "best" / "eval" / "pregenerated_policy_arith" / "metrics.json"
+    metrics.write_text(metrics.read_text()[:200])  # truncated
+    capsys.readouterr()
+    assert main(["--config", str(spec), "--workers", "1", "--no-token-figs"]) == 1
+    err = capsys.readouterr().err
+    assert "error: 1 of 1 runs cannot be drawn (listed above); nothing was written and" in err
+    assert "--allow-missing" in err and report.read_bytes() == good
+    assert main(["--config", str(spec), "--workers", "1", "--no-token-figs", "--allow-missing"]) == 0
+    assert "[warning] " + str(report) + " replaced by a report that draws 0 of the 1 runs" in capsys.readouterr().err
+    assert main(["--config", str(spec), "--ckpt", "../..", "--no-token-figs"]) == 2
+    assert "--ckpt='../..' must be a single folder name" in capsys.readouterr().err
