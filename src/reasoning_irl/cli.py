@@ -67,6 +67,7 @@ def report_errors(task: Callable[..., Any]) -> Callable[..., Any]:
             return task(*args, **kwargs)
         except Exception as err:
             if debug_mode():
+                os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # Hydra then shows the whole traceback
                 raise
             raise SystemExit(error_line(err)) from None  # not an Exception: Hydra lets it through untouched
 

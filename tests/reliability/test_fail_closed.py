@@ -178,7 +178,7 @@ def test_damaged_calibration_is_one_line(tmp_path, earlier, content, message):
     bad.parent.mkdir()
     bad.write_text(content)
     with pytest.raises(ValueError, match=message):
-        run_evaluation(_cfg(tmp_path / "in.jsonl", earlier[0], **{"eval.calibration_path": str(bad)}))
+        run_evaluation(_cfg(tmp_path / "good.jsonl", earlier[0], **{"eval.calibration_path": str(bad)}))
     _intact(earlier)
 
 
@@ -320,3 +320,63 @@ def test_a_render_that_skips_runs_refuses_unless_allowed_and_says_when_it_replac
     assert "[warning] " + str(report) + " replaced by a report that draws 0 of the 1 runs" in capsys.readouterr().err
     assert main(["--config", str(spec), "--ckpt", "../..", "--no-token-figs"]) == 2
     assert "--ckpt='../..' must be a single folder name" in capsys.readouterr().err
+
+
+# --- item 9: the project's message alone, the traceback behind REASONING_IRL_DEBUG=1 ----------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _evaluate(tmp_path: Path, **env: str):
+    import subprocess
+    import sys
+
+    args = [sys.executable, str(ROOT / "evaluate.py"), "eval.mode=pregenerated_policy",
+            f"eval.pregenerated_jsonl_path={tmp_path / 'nope.jsonl'}", f"output_root={tmp_path}"]
+    environ = {k: v for k, v in os.environ.items() if k not in ("REASONING_IRL_DEBUG", "HYDRA_FULL_ERROR")}
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**environ, "OMP_NUM_THREADS": "1", **env})
+
+
+def test_entry_point_errors_are_one_line_and_debug_shows_the_traceback(tmp_path):
+    done = _evaluate(tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: input file {tmp_path / 'nope.jsonl'} does not exist (eval.pregenerated_jsonl_path)"]
+    debug = _evaluate(tmp_path, REASONING_IRL_DEBUG="1")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "DataFileError" in debug.stderr
+
+
+def test_every_entry_point_reports_errors_in_the_one_place():
+    for script in ("train_irl.py", "train_sft.py", "train_grpo.py", "evaluate.py"):
+        text = (ROOT / script).read_text()
+        assert "@hydra.main(" in text and ")\n@report_errors\ndef main(" in text, script
+
+
+def test_unexpected_errors_name_their_type_and_plot_cli_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    from reasoning_irl.cli import error_line, guarded, report_errors
+    from reasoning_irl.plots.main import main
+
+    monkeypatch.delenv("REASONING_IRL_DEBUG", raising=False)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    assert error_line(ValueError("x=1 is bad; use 2")) == "error: x=1 is bad; use 2"
+    assert error_line(KeyError("k")).startswith("error: KeyError: 'k' (unexpected; REASONING_IRL_DEBUG=1")
+
+    def boom(_cfg=None):
+        raise OSError("disk full")
+
+    with pytest.raises(SystemExit, match="^error: disk full$"):
+        report_errors(boom)(None)
+    assert guarded(boom) == 1 and capsys.readouterr().err == "error: disk full\n"
+    monkeypatch.setenv("REASONING_IRL_DEBUG", "1")
+    with pytest.raises(OSError, match="disk full"):
+        report_errors(boom)(None)
+    monkeypatch.delenv("REASONING_IRL_DEBUG")
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)  # set by the wrapper for Hydra, on its way out
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    spec = _plot_spec(tmp_path, [{"label": "SFT", "method": "sft", "task": "arith", "run": str(FIXTURE),
+                                  "eval": "pregenerated_policy_arith"}])
+    assert main(["--config", str(spec), "--workers", "1", "--no-token-figs", "--output-root", str(blocker / "o")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -117,6 +117,8 @@ def plan(cfg: Any) -> dict[str, Any]:
         raise ValueError(
             f"eval.mode={mode} reads completions from eval.pregenerated_jsonl_path, which is not set"
         )
+    if pregenerated and not Path(cfg.eval.pregenerated_jsonl_path).is_file():  # before any model is loaded
+        raise DataFileError(f"input file {cfg.eval.pregenerated_jsonl_path} does not exist (eval.pregenerated_jsonl_path)")
     n = cfg.sampling.n_samples
     if not pregenerated and mode != "localisation" and cfg.eval.best_of_ns and max(cfg.eval.best_of_ns) > n:
         raise ValueError(
