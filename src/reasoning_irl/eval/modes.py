@@ -117,8 +117,6 @@ def plan(cfg: Any) -> dict[str, Any]:
         raise ValueError(
             f"eval.mode={mode} reads completions from eval.pregenerated_jsonl_path, which is not set"
         )
-    if pregenerated and not Path(cfg.eval.pregenerated_jsonl_path).is_file():  # before any model is loaded
-        raise DataFileError(f"input file {cfg.eval.pregenerated_jsonl_path} does not exist (eval.pregenerated_jsonl_path)")
     n = cfg.sampling.n_samples
     if not pregenerated and mode != "localisation" and cfg.eval.best_of_ns and max(cfg.eval.best_of_ns) > n:
         raise ValueError(
@@ -205,6 +203,9 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
     started = time.time()
     steps = plan(cfg)
     mode, split = steps["mode"], steps["split"]
+    path = cfg.eval.pregenerated_jsonl_path
+    if steps["pregenerated"] and not Path(path).is_file():  # before any model is loaded
+        raise DataFileError(f"input file {path} does not exist (eval.pregenerated_jsonl_path)")
     reward_model = reward_identity(Models.reward_source(cfg) if steps["reward"] else None)
     calibration = load_calibration(cfg.eval.calibration_path, task=cfg.task.name, reward_model=reward_model)
     out_dir = default_output_dir(cfg, mode)
@@ -215,7 +216,6 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
     models = Models(cfg, load_policy=steps["load_policy"], load_reward=steps["reward"])
     processor = ProblemProcessor(cfg, task, split, models, steps, calibration)
     timings: dict[str, float] = {"load_models": time.time() - started}
-    path = cfg.eval.pregenerated_jsonl_path
     if steps["pregenerated"]:
         from reasoning_irl.tasks.sources import system_prompt
 
@@ -356,8 +356,8 @@ def _metrics(
     out["localisation"]["n_excluded"] = processor.n_excluded_traces
     if not out["localisation"]["available"] and processor.n_excluded_traces:
         out["localisation"]["reason"] = (
-            f"all {processor.n_excluded_traces} traces with a known first wrong step were excluded: the "
-            "task places it beyond the trace's last step (a missing step has no span to find)"
+            f"all {processor.n_excluded_traces} traces with a known first wrong step were excluded: it is a "
+            "missing step after the trace's last one (first_error_step = the number of steps: no span to find)"
         )
     out["config"] = {"eval": asdict(ev) if hasattr(ev, "__dataclass_fields__") else dict(ev)}
     return out

@@ -257,7 +257,7 @@ class ProblemProcessor:
         return rows
 
     def _check_truth(self, s: SampleIn) -> None:
-        """A given first_error_step must name a step of the trace (else every such trace would drop out)."""
+        """A given first_error_step must name a step of the trace, or the missing one after the last."""
         if not s.has_truth or s.first_error_step is None:
             return
         path = self.cfg.eval.pregenerated_jsonl_path
@@ -266,10 +266,10 @@ class ProblemProcessor:
             n = len(segment_steps(s.completion, s.steps))
         except ValueError as err:  # a given step that is not in the completion
             raise DataFileError(f"{where}: {err}") from None
-        if s.first_error_step >= n:
+        if s.first_error_step > n:  # == n: the wrong step is a missing one after the last (excluded, counted)
             raise DataFileError(
-                f"{where}: first_error_step={s.first_error_step} but the trace has {n} steps (0–{n - 1}); "
-                "fix that row's first_error_step/label (−1 or null = no wrong step)"
+                f"{where}: first_error_step={s.first_error_step} but the trace has {n} steps (0–{n - 1}, or {n} "
+                "for a missing step after the last); fix that row's first_error_step/label (−1 or null = no wrong step)"
             )
 
     def _policy(self, samples: list[SampleIn]):
