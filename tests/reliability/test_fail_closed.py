@@ -146,6 +146,18 @@ def test_settings_are_checked_when_the_config_is_built(override, message):
         build_config({"eval.mode": "generate", **override})
 
 
+@pytest.mark.parametrize("name", ["SFTTrainingConfig", "IRLTrainingConfig", "GRPOTrainingConfig"])
+def test_an_explicit_resume_path_is_checked_when_the_config_is_built(name, tmp_path):
+    """The trainers resolved it only after opening the run (SFT/GRPO: after their models and tracker)."""
+    from reasoning_irl.config import training
+
+    with pytest.raises(ValueError, match=r"training\.resume='.*step-3' is not a complete checkpoint folder"):
+        getattr(training, name)(resume=str(tmp_path / "step-3"))
+    (tmp_path / "step-3").mkdir()
+    (tmp_path / "step-3" / "COMPLETE").write_text("")
+    assert getattr(training, name)(resume=str(tmp_path / "step-3")).resume.endswith("step-3")
+
+
 # --- item 6: one line instead of a traceback -------------------------------------------------------
 
 def test_non_numeric_aggregate_and_over_long_number_name_the_line(tmp_path, earlier):
