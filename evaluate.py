@@ -10,13 +10,14 @@ Every mode, key and output field: docs/EVALUATION_GUIDE.md.
 import hydra
 from omegaconf import DictConfig
 
-from reasoning_irl.cli import to_schema
+from reasoning_irl.cli import report_errors, to_schema
 from reasoning_irl.config.schema import EvaluateConfig
 from reasoning_irl.eval.modes import run_evaluation
 from reasoning_irl.eval.report import summarise
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="evaluate")
+@report_errors
 def main(cfg: DictConfig) -> None:
     print(summarise(run_evaluation(to_schema(cfg, EvaluateConfig))))
 

@@ -10,11 +10,12 @@ Writes outputs/<run_name>/ like train_sft.py; rerunning continues from the last 
 import hydra
 from omegaconf import DictConfig
 
-from reasoning_irl.cli import to_schema
+from reasoning_irl.cli import report_errors, to_schema
 from reasoning_irl.config.schema import TrainGRPOConfig
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train_grpo")
+@report_errors
 def main(cfg: DictConfig) -> None:
     from reasoning_irl.trainers.grpo import train_grpo
 

@@ -12,11 +12,12 @@ With ``model.policy=tiny`` (the default) it first runs a short SFT warm start in
 import hydra
 from omegaconf import DictConfig
 
-from reasoning_irl.cli import to_schema
+from reasoning_irl.cli import report_errors, to_schema
 from reasoning_irl.config.schema import TrainIRLConfig
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train_irl")
+@report_errors
 def main(cfg: DictConfig) -> None:
     from reasoning_irl.trainers.airl import train_irl
 

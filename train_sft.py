@@ -11,11 +11,12 @@ rerunning the same command continues from the last complete checkpoint (training
 import hydra
 from omegaconf import DictConfig
 
-from reasoning_irl.cli import to_schema
+from reasoning_irl.cli import report_errors, to_schema
 from reasoning_irl.config.schema import TrainSFTConfig
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train_sft")
+@report_errors
 def main(cfg: DictConfig) -> None:
     from reasoning_irl.trainers.sft import train_sft
 

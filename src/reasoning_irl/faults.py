@@ -21,6 +21,8 @@ Named points:
                     folders and before the loop state (a half-written ``.tmp-step-N``)
 ``eval_write``      :meth:`reasoning_irl.eval.samples.SampleWriter.write`, after a row was written
                     to the temporary ``samples.jsonl``
+``eval_outputs``    :func:`reasoning_irl.eval.modes.run_evaluation`, after ``samples.jsonl`` is complete
+                    in the staging folder and before ``metrics.json`` is written
 =================== ==============================================================================
 
 When the variable is unset, :func:`fault_point` is a function that returns at once (the variable is

@@ -60,6 +60,8 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
                 raise DataFileError(f"{path}:{lineno}: invalid JSON ({err.msg} at column {err.colno}); fix or remove that line") from None
+            except ValueError as err:  # e.g. an integer of more than 4300 digits
+                raise DataFileError(f"{path}:{lineno}: invalid JSON ({str(err).split(':')[0]}); fix or remove that line") from None
             if not isinstance(row, dict):
                 raise DataFileError(f"{path}:{lineno}: expected a JSON object per line, got {type(row).__name__}")
             yield lineno, row
@@ -96,3 +98,138 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
 def atomic_write_jsonl(path: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
     """Atomically write rows as JSONL (one object per line)."""
     atomic_write_text(path, "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
+
+
+# --------------------------------------------------------------------------------------------------
+# A whole output folder replaced at once (evaluation outputs)
+
+#: Files an evaluation writes into its output folder; anything else there is not its to replace.
+OUTPUT_FILES = ("samples.jsonl", "metrics.json", "run_info.json", "calibration.json")
+
+
+def _pid_of(name: str, prefix: str) -> int | None:
+    pid = name[len(prefix):].split(".", 1)[0]
+    return int(pid) if pid.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def discard_stale_staging(target: str | os.PathLike) -> None:
+    """Remove the staging folders of killed writers of ``target``; restore a folder a killed swap moved aside.
+
+    Staging folders are ``.<name>.<pid>.<random>.tmp`` beside ``target``; a swap without an atomic exchange
+    moves the previous folder to ``.<name>.<pid>.old`` for an instant. Folders of a live process are left alone.
+    """
+    import shutil
+
+    target = Path(target)
+    prefix = f".{target.name}."
+    for entry in sorted(target.parent.glob(f"{prefix}*")):
+        pid = _pid_of(entry.name, prefix)
+        if pid is None or not entry.is_dir() or (pid != os.getpid() and _alive(pid)):
+            continue
+        if entry.name.endswith(".old") and not target.exists():
+            os.rename(entry, target)  # the kill fell between the two renames of a swap: the previous folder is back
+        elif entry.name.endswith((".tmp", ".old")):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _is_output(name: str) -> bool:
+    """An evaluation's output file, or a temporary one of an earlier (killed) writer of it."""
+    return name in OUTPUT_FILES or name.endswith(".tmp") and any(name.startswith(f".{f}.") for f in OUTPUT_FILES)
+
+
+def check_output_folder(target: str | os.PathLike, key: str) -> None:
+    """Refuse, before any work, a folder that cannot be replaced: not writable, or holding foreign files."""
+    import tempfile
+
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent):
+            pass
+        if target.exists() and not target.is_dir():
+            raise NotADirectoryError(20, "it is a file, not a folder")
+    except OSError as err:
+        raise OSError(
+            f"{key}={str(target)!r} cannot be written ({err.strerror or err}); set {key} to a writable folder"
+        ) from None
+    foreign = sorted(p.name for p in target.iterdir() if not _is_output(p.name)) if target.is_dir() else []
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        raise OSError(
+            f"{key}={str(target)!r} holds files that are not an evaluation's ({shown}); an evaluation replaces "
+            f"its whole folder, so set {key} to a new folder or to an earlier evaluation's"
+        )
+
+
+def make_staging(target: str | os.PathLike) -> Path:
+    """A fresh empty folder ``.<name>.<pid>.<random>.tmp`` beside ``target`` (see :func:`swap_in`)."""
+    import tempfile
+
+    target = Path(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent))
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700 folders; outputs are meant to be shared
+    return staging
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where it is not supported."""
+    import ctypes
+    import errno
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, f"cannot swap {a} and {b}: {os.strerror(err)}")
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def swap_in(staging: Path, target: str | os.PathLike) -> None:
+    """Replace ``target`` by the finished ``staging`` folder in one step, then delete the previous contents.
+
+    A reader (or a kill) sees the previous folder or the new one, never a mix: an atomic exchange where the
+    file system has one; elsewhere two renames, and a kill between them leaves the previous folder as
+    ``.<name>.<pid>.old``, which the next writer puts back (:func:`discard_stale_staging`).
+    """
+    import shutil
+
+    target = Path(target)
+    for entry in staging.iterdir():
+        if entry.is_file():
+            with entry.open("rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(staging)
+    if not target.exists():
+        os.rename(staging, target)
+    elif _exchange(staging, target):
+        shutil.rmtree(staging)  # now holds the previous contents
+    else:
+        old = target.with_name(f".{target.name}.{os.getpid()}.old")
+        os.rename(target, old)
+        os.rename(staging, target)
+        shutil.rmtree(old)
+    _fsync_dir(target.parent)

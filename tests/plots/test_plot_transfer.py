@@ -21,7 +21,7 @@ def test_transfer_heatmap_table_and_skipped_entry(tmp_path, capsys):
          "task": "gsm8k", "run": "missing"}],
         "transfer": [{"reward_run": "airl", "policy_run": "sft"}, {"reward_run": "airl-gsm8k", "policy_run": "sft"}]}))
     result = render_transfer_spec(load_spec(spec_path, "transfer"), Options(tmp_path / "out", workers=1,
-                                                                             token_figures=False))
+                                                                             token_figures=False, allow_missing=True))
     root = tmp_path / "out"
     assert not result.errors
     assert len(result.skipped) == 1 and "airl-gsm8k → sft" in result.skipped[0]
@@ -34,7 +34,7 @@ def test_transfer_heatmap_table_and_skipped_entry(tmp_path, capsys):
     assert "airl-gsm8k" in (root / "report.html").read_text()
 
     assert main(["--config", str(spec_path), "--output-root", str(tmp_path / "cli"), "--workers", "1",
-                 "--no-token-figs"]) == 0
+                 "--no-token-figs", "--allow-missing"]) == 0
     assert "[skipped] transfer airl-gsm8k" in capsys.readouterr().out
 
 
@@ -54,7 +54,7 @@ def test_transfer_root_layout_of_the_evaluation_guide(tmp_path):
                                          {"reward_run": "sft", "policy_run": "airl"}]}
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(spec))
     result = render_transfer_spec(load_spec(tmp_path / "t.yaml", "transfer"),
-                                  Options(tmp_path / "out", workers=1, token_figures=False))
+                                  Options(tmp_path / "out", workers=1, token_figures=False, allow_missing=True))
     assert len(result.skipped) == 1 and "P_airl-run_R_sft-run" in result.skipped[0]
     table = (tmp_path / "out/tables/transfer.md").read_text()
     assert "| AIRL | SFT | qwen | llama | 4 |" in table

@@ -178,15 +178,37 @@ def test_killed_evaluation_rerun_gives_the_same_files(tmp_path):
     assert len(reference["samples.jsonl"].splitlines()) == 120
     killed = _start("evaluate.py", _eval_overrides(data, out), "eval_write:50", logs / "kill.txt").wait(120)
     assert killed == -signal.SIGKILL, (logs / "kill.txt").read_text()[-3000:]
-    # The earlier results are intact; the killed run's partial file is a temporary beside them.
+    # The earlier results are intact; the killed run's partial file is in a staging folder beside them.
     assert {name: (out / name).read_bytes() for name in reference} == reference
-    partial = list(out.glob(".samples.jsonl.*.tmp"))
+    partial = list(tmp_path.glob(".out.*.tmp/.samples.jsonl.*.tmp"))
     assert len(partial) == 1 and 0 < len(partial[0].read_bytes().splitlines()) <= 50  # buffered: up to 50 rows
     (out / "samples.jsonl").unlink()
     (out / "metrics.json").unlink()
     assert _start("evaluate.py", _eval_overrides(data, out), None, logs / "rerun.txt").wait(120) == 0
     assert {name: (out / name).read_bytes() for name in reference} == reference  # no row lost or duplicated
-    assert not list(out.glob(".samples.jsonl.*.tmp"))  # the stale partial file was discarded
+    assert not list(tmp_path.glob(".out.*"))  # the stale staging folder was discarded
+
+
+def test_killed_between_the_output_files_leaves_the_folder_as_it_was(tmp_path):
+    """SIGKILL after samples.jsonl is complete and before metrics.json (point eval_outputs): the previous
+    folder (samples.jsonl, metrics.json, run_info.json) is byte-identical; the rerun swaps in the new results."""
+    out = tmp_path / "out"
+    first = _start("evaluate.py", _eval_overrides(pregenerated_file(tmp_path / "a.jsonl", problems=10), out),
+                   None, tmp_path / "first.txt")
+    assert first.wait(120) == 0, (tmp_path / "first.txt").read_text()[-3000:]
+    names = ("samples.jsonl", "metrics.json", "run_info.json")
+    before = {name: (out / name).read_bytes() for name in names}
+    data = pregenerated_file(tmp_path / "b.jsonl", problems=20)  # another input: other samples and metrics
+    killed = _start("evaluate.py", _eval_overrides(data, out), "eval_outputs:1", tmp_path / "kill.txt").wait(120)
+    assert killed == -signal.SIGKILL, (tmp_path / "kill.txt").read_text()[-3000:]
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert {name: (out / name).read_bytes() for name in names} == before
+    staged = list(tmp_path.glob(".out.*.tmp"))
+    assert len(staged) == 1 and [p.name for p in staged[0].iterdir()] == ["samples.jsonl"]
+    assert _start("evaluate.py", _eval_overrides(data, out), None, tmp_path / "rerun.txt").wait(120) == 0
+    assert len((out / "samples.jsonl").read_text().splitlines()) == 80
+    assert json.loads((out / "metrics.json").read_text())["n_problems"] == 20
+    assert not list(tmp_path.glob(".out.*"))
 
 
 def _generate_overrides(policy: str, out: Path) -> list[str]:
@@ -213,12 +235,12 @@ def test_killed_generate_evaluation_rerun_gives_the_same_files(tmp_path):
     assert run("kill", "eval_write:20") == -signal.SIGKILL, (tmp_path / "kill.txt").read_text()[-3000:]
     assert "SIGKILL at eval_write" in (tmp_path / "kill.txt").read_text()
     assert {name: (out / name).read_bytes() for name in reference} == reference  # earlier results intact
-    assert len(list(out.glob(".samples.jsonl.*.tmp"))) == 1
+    assert len(list(tmp_path.glob(".out.*.tmp/.samples.jsonl.*.tmp"))) == 1
     (out / "samples.jsonl").unlink()
     (out / "metrics.json").unlink()
     assert run("rerun", None) == 0, (tmp_path / "rerun.txt").read_text()[-3000:]
     assert {name: (out / name).read_bytes() for name in reference} == reference  # no row lost or duplicated
-    assert not list(out.glob(".samples.jsonl.*.tmp"))  # the stale partial file was discarded
+    assert not list(tmp_path.glob(".out.*"))  # the stale staging folder was discarded
 
 
 def test_run_folders_hold_no_pickle_and_resumed_without_allow_pickle(irl_runs):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reasoning_irl.config import check_finite
+
 
 @dataclass
 class EvalConfig:
@@ -52,6 +54,7 @@ class EvalConfig:
     bootstrap_resamples: int = 1000
 
     def __post_init__(self) -> None:
+        check_finite(self, "eval.")
         parts = self.checkpoint.replace("\\", "/").split("/")  # absolute, drive, "..", "." or "a//b": refused
         if parts[0] == "" or ":" in self.checkpoint or any(x in ("", ".", "..") for x in parts):
             raise ValueError(

@@ -30,6 +30,8 @@ class SamplingConfig:
             raise ValueError(f"sampling.temperature={self.temperature} must be positive (greedy decoding is an eval option)")
         if not 0.0 < self.top_p <= 1.0:
             raise ValueError(f"sampling.top_p={self.top_p} must be in (0, 1]")
+        if self.n_samples < 1:
+            raise ValueError(f"sampling.n_samples={self.n_samples} must be at least 1 (completions per problem)")
         if self.num_generations < 1 or self.max_new_tokens < 1:
             raise ValueError("sampling.num_generations and sampling.max_new_tokens must be at least 1")
         if not 0 <= self.min_new_tokens <= self.max_new_tokens:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
 
+from reasoning_irl.config import check_finite
 from reasoning_irl.config.algo import AlgoConfig
 from reasoning_irl.config.eval import EvalConfig
 from reasoning_irl.config.model import ModelConfig
@@ -35,6 +36,13 @@ class RunConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    def __post_init__(self) -> None:
+        # Every setting is checked here, when the config is built: before any model is loaded or any
+        # sample generated (numpy refuses a negative seed only when the bootstrap draws, at the very end).
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed={self.seed} must be in [0, 2**32); give a non-negative seed")
+        check_finite(self)
 
 
 @dataclass

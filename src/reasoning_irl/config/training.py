@@ -12,6 +12,7 @@ Shared conventions (DESIGN §3, §6):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 SELECT_BY = ("nll", "correctness")
 LR_SCHEDULERS = ("constant", "linear", "cosine")
@@ -29,6 +30,10 @@ def _check_shared(cfg: IRLTrainingConfig | _TRLTrainingConfig) -> None:
         raise ValueError(f"training.warmup_ratio={cfg.warmup_ratio} must be in [0, 1)")
     if not cfg.resume:
         raise ValueError("training.resume is empty; use auto, never, or a checkpoints/step-N path")
+    if cfg.resume not in ("auto", "never") and not (Path(cfg.resume).expanduser() / "COMPLETE").is_file():
+        # checked here, before any model is loaded (the trainers resolve it only after opening the run)
+        raise ValueError(f"training.resume={cfg.resume!r} is not a complete checkpoint folder (no COMPLETE "
+                         "marker); use auto, never, or a checkpoints/step-N path")
 
 
 @dataclass

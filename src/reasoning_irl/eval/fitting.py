@@ -114,8 +114,44 @@ def write_calibration(path: str | Path, calibration: dict[str, Any]) -> Path:
     return Path(path)
 
 
-def load_calibration(path: str | Path | None) -> dict[str, Any] | None:
-    """Read a ``calibration.json``; None for no path."""
+#: ``load_calibration``'s default for ``reward_model``: do not compare the reward model.
+UNCHECKED = object()
+
+
+def reward_identity(source: str | None) -> str | None:
+    """A fingerprint of the reward model that scores (None: none, the scores come from the input file).
+
+    For a saved reward folder: sha256 over its ``*.json`` files and, per ``*.safetensors`` file, its size
+    and bytes (files over 64 MB: their first and last MB), without loading a model.
+    """
+    import hashlib
+
+    if source is None:
+        return None
+    folder = Path(source)
+    if not (folder / "reward_config.json").is_file():
+        return f"untrained:{source}"
+    digest, limit, mb = hashlib.sha256(), 64 << 20, 1 << 20
+    for file in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".json", ".safetensors")):
+        size = file.stat().st_size
+        digest.update(f"{file.relative_to(folder)}\0{size}\0".encode())
+        with file.open("rb") as handle:
+            if file.suffix == ".json" or size <= limit:
+                digest.update(handle.read())
+            else:
+                digest.update(handle.read(mb))
+                handle.seek(size - mb)
+                digest.update(handle.read(mb))
+    return digest.hexdigest()[:32]
+
+
+def load_calibration(path: str | Path | None, *, task: str | None = None,
+                     reward_model: Any = UNCHECKED) -> dict[str, Any] | None:
+    """Read a ``calibration.json``; None for no path.
+
+    ``task`` and ``reward_model`` (a :func:`reward_identity`), when given, must be those it was fitted
+    with: thresholds and Platt scaling fitted on another task's or another reward model's scores are refused.
+    """
     if path is None:
         return None
     path = Path(path)
@@ -125,12 +161,27 @@ def load_calibration(path: str | Path | None) -> dict[str, Any] | None:
         raise FileNotFoundError(
             f"eval.calibration_path={path} does not exist; write it with eval.fit_on=validation"
         )
-    data = json.loads(path.read_text(encoding="utf-8"))
+    refit = "refit it with eval.fit_on=validation"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"{path}: not valid JSON ({str(err).splitlines()[0]}); {refit}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("fitted_on", {}), dict):
+        raise ValueError(f"{path}: expected a calibration object, got {type(data).__name__}; {refit}")
     if data.get("calibration_version") != CALIBRATION_VERSION:
         raise ValueError(
             f"{path}: calibration_version {data.get('calibration_version')!r} is not "
             f"{CALIBRATION_VERSION}; refit it with this version"
         )
-    if (data.get("fitted_on") or {}).get("split") == "test":
+    fitted_on = data.get("fitted_on") or {}
+    if fitted_on.get("split") == "test":
         raise ValueError(f"{path} was fitted on a test split; refit on validation")
+    if task is not None and fitted_on.get("task", task) != task:
+        raise ValueError(f"{path} was fitted on task {fitted_on['task']!r}, not {task!r}; fit one on {task!r}'s "
+                         "validation split (eval.fit_on=validation task=...)")
+    if reward_model is not UNCHECKED and "reward_model" in fitted_on and fitted_on["reward_model"] != reward_model:
+        raise ValueError(
+            f"{path} was fitted with another reward model's scores (fingerprint {fitted_on['reward_model']}, "
+            f"this run's: {reward_model}); fit one with this reward model (eval.fit_on=validation)"
+        )
     return data

@@ -2,23 +2,31 @@
 
 :func:`run_evaluation` is the one call of the entry script. It reads problems one at a time (generated
 from the policy, or streamed from a JSONL), grades them, optionally scores them with the policy
-(log-probs) and a reward model, writes each output row to a temporary ``samples.jsonl`` and keeps only
-the per-problem numbers the metrics need. At the end it computes ``metrics.json`` (and, with
-``eval.fit_on=validation``, ``calibration.json``), then renames everything into place; timings go to
-``run_info.json``. Any error before that leaves no (half-)written output. See docs/EVALUATION_GUIDE.md.
+(log-probs) and a reward model, writes each output row to ``samples.jsonl`` in a staging folder beside the
+output folder and keeps only the per-problem numbers the metrics need. At the end it writes ``metrics.json``
+(and, with ``eval.fit_on=validation``, ``calibration.json``) and ``run_info.json`` (timings) there too, then
+swaps the staging folder in for the output folder in one step (``io.swap_in``). Any error or kill before
+that leaves the previous output folder exactly as it was. See docs/EVALUATION_GUIDE.md.
 """
 
 from __future__ import annotations
 
 import logging
 import platform
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from reasoning_irl.eval.fitting import check_fit_request, fit_calibration, load_calibration, write_calibration
+from reasoning_irl.eval.fitting import (
+    check_fit_request,
+    fit_calibration,
+    load_calibration,
+    reward_identity,
+    write_calibration,
+)
 from reasoning_irl.eval.localise import localisation_metrics
 from reasoning_irl.eval.process import Models, ProblemProcessor
 from reasoning_irl.eval.report import sample_metrics
@@ -30,7 +38,15 @@ from reasoning_irl.eval.samples import (
     iter_problems,
     iter_rows,
 )
-from reasoning_irl.io import DataFileError, atomic_write_json
+from reasoning_irl.faults import fault_point
+from reasoning_irl.io import (
+    DataFileError,
+    atomic_write_json,
+    check_output_folder,
+    discard_stale_staging,
+    make_staging,
+    swap_in,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +116,12 @@ def plan(cfg: Any) -> dict[str, Any]:
     if mode.startswith("pregenerated") and not cfg.eval.pregenerated_jsonl_path:
         raise ValueError(
             f"eval.mode={mode} reads completions from eval.pregenerated_jsonl_path, which is not set"
+        )
+    n = cfg.sampling.n_samples
+    if not pregenerated and mode != "localisation" and cfg.eval.best_of_ns and max(cfg.eval.best_of_ns) > n:
+        raise ValueError(
+            f"eval.best_of_ns={cfg.eval.best_of_ns}: N={max(cfg.eval.best_of_ns)} exceeds sampling.n_samples={n}; "
+            f"use N <= {n} or raise sampling.n_samples"
         )
     reward_source = Models.reward_source(cfg)
     defaults = {
@@ -181,16 +203,19 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
     started = time.time()
     steps = plan(cfg)
     mode, split = steps["mode"], steps["split"]
-    calibration = load_calibration(cfg.eval.calibration_path)
+    path = cfg.eval.pregenerated_jsonl_path
+    if steps["pregenerated"] and not Path(path).is_file():  # before any model is loaded
+        raise DataFileError(f"input file {path} does not exist (eval.pregenerated_jsonl_path)")
+    reward_model = reward_identity(Models.reward_source(cfg) if steps["reward"] else None)
+    calibration = load_calibration(cfg.eval.calibration_path, task=cfg.task.name, reward_model=reward_model)
     out_dir = default_output_dir(cfg, mode)
-    check_writable(out_dir)
+    check_output_folder(out_dir, "eval.output_dir")  # before any work: writable, and ours to replace
     from reasoning_irl.tasks import get_task
 
     task = get_task(cfg.task)
     models = Models(cfg, load_policy=steps["load_policy"], load_reward=steps["reward"])
     processor = ProblemProcessor(cfg, task, split, models, steps, calibration)
     timings: dict[str, float] = {"load_models": time.time() - started}
-    path = cfg.eval.pregenerated_jsonl_path
     if steps["pregenerated"]:
         from reasoning_irl.tasks.sources import system_prompt
 
@@ -202,44 +227,53 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
         )
     else:
         problems = _task_problems(cfg, task, split, models, mode)
-    with SampleWriter(out_dir / "samples.jsonl") as writer:
-        for problem in problems:
-            for row in processor.process(problem):
-                writer.write(row)
-        if writer.rows == 0:
-            source = f"eval.pregenerated_jsonl_path={path}" if steps["pregenerated"] else f"task {cfg.task.name!r} {split}"
-            raise DataFileError(f"nothing to evaluate: {source} holds no rows; check the file (or eval.max_problems)")
-        timings["process"] = time.time() - started - timings["load_models"]
-        metrics = _metrics(cfg, steps, processor, calibration)
-        metrics["inputs"] = processor.describe_inputs(path, out_dir)
-        calibration_out = None
-        if cfg.eval.fit_on:
-            about = {
-                "split": split,
-                "task": cfg.task.name,
-                "mode": mode,
-                "input": path,
-                "n_problems": processor.n_problems,
-                "n_traces": len(processor.traces),
-            }
-            calibration_out = fit_calibration(
-                processor.results, processor.traces, about=about, default_aggregation=processor.aggregation
-            )
-        writer.commit()
-    atomic_write_json(out_dir / "metrics.json", metrics)
-    if calibration_out is not None:
-        write_calibration(out_dir / "calibration.json", calibration_out)
-    timings["total"] = time.time() - started
-    atomic_write_json(
-        out_dir / "run_info.json",
-        {
-            "timings_seconds": timings,
-            "host": platform.node(),
-            "python": platform.python_version(),
-            "rows": writer.rows,
-            "output_dir": str(out_dir),
-        },
-    )
+    discard_stale_staging(out_dir)
+    staging = make_staging(out_dir)  # every output goes here first; swapped in once, at the end
+    try:
+        with SampleWriter(staging / "samples.jsonl") as writer:
+            for problem in problems:
+                for row in processor.process(problem):
+                    writer.write(row)
+            if writer.rows == 0:
+                source = f"eval.pregenerated_jsonl_path={path}" if steps["pregenerated"] else f"task {cfg.task.name!r} {split}"
+                raise DataFileError(f"nothing to evaluate: {source} holds no rows; check the file (or eval.max_problems)")
+            timings["process"] = time.time() - started - timings["load_models"]
+            metrics = _metrics(cfg, steps, processor, calibration)
+            metrics["inputs"] = processor.describe_inputs(path, out_dir)
+            calibration_out = None
+            if cfg.eval.fit_on:
+                about = {
+                    "split": split,
+                    "task": cfg.task.name,
+                    "mode": mode,
+                    "input": path,
+                    "n_problems": processor.n_problems,
+                    "n_traces": len(processor.traces),
+                    "reward_model": reward_model,
+                }
+                calibration_out = fit_calibration(
+                    processor.results, processor.traces, about=about, default_aggregation=processor.aggregation
+                )
+            writer.commit()
+        fault_point("eval_outputs")  # between samples.jsonl and metrics.json (reasoning_irl.faults)
+        atomic_write_json(staging / "metrics.json", metrics)
+        if calibration_out is not None:
+            write_calibration(staging / "calibration.json", calibration_out)
+        timings["total"] = time.time() - started
+        atomic_write_json(
+            staging / "run_info.json",
+            {
+                "timings_seconds": timings,
+                "host": platform.node(),
+                "python": platform.python_version(),
+                "rows": writer.rows,
+                "output_dir": str(out_dir),
+            },
+        )
+        swap_in(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     log.info("evaluation written to %s", out_dir)
     return metrics
 
@@ -261,21 +295,6 @@ def fit_then_test(overrides: dict[str, Any], *, validation: dict[str, Any] | Non
         run_evaluation(fit_cfg)
         calibration = str(default_output_dir(fit_cfg, resolve_mode(fit_cfg.eval.mode)) / "calibration.json")
     return run_evaluation(build_config({**overrides, **(test or {}), "eval.calibration_path": calibration}))
-
-
-def check_writable(out_dir: Path) -> None:
-    """Fail before any work when ``out_dir`` cannot be created or written (earlier results stay as they are)."""
-    import tempfile
-
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir):
-            pass
-    except OSError as err:
-        raise OSError(
-            f"eval.output_dir={str(out_dir)!r} cannot be written ({err.strerror or err}); "
-            "set eval.output_dir to a writable folder"
-        ) from None
 
 
 def _metrics(
@@ -335,6 +354,11 @@ def _metrics(
         seed=cfg.seed,
     )
     out["localisation"]["n_excluded"] = processor.n_excluded_traces
+    if not out["localisation"]["available"] and processor.n_excluded_traces:
+        out["localisation"]["reason"] = (
+            f"all {processor.n_excluded_traces} traces with a known first wrong step were excluded: it is a "
+            "missing step after the trace's last one (first_error_step = the number of steps: no span to find)"
+        )
     out["config"] = {"eval": asdict(ev) if hasattr(ev, "__dataclass_fields__") else dict(ev)}
     return out
 

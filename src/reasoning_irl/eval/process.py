@@ -25,6 +25,7 @@ from reasoning_irl.eval.localise import (
 from reasoning_irl.eval.report import REWARD_AGGREGATIONS, Results
 from reasoning_irl.eval.samples import Problem, SampleIn
 from reasoning_irl.eval.scoring import PolicyScorer, RewardScorer, aggregates
+from reasoning_irl.io import DataFileError
 from reasoning_irl.rewards.heads import beta_of
 from reasoning_irl.tasks.base import Record
 from reasoning_irl.tasks.grading import parse_number
@@ -223,6 +224,8 @@ class ProblemProcessor:
         record = self.record_for(problem) if gradeable or self.task.checks_steps else None
         rows, correct, answers = [], [], []
         for s in samples:
+            self._check_truth(s)
+        for s in samples:
             extracted = extract_answer(s.completion)
             ok = bool(self.task.grade(s.completion, record)) if gradeable else None
             truth, known = s.first_error_step, s.has_truth
@@ -278,6 +281,22 @@ class ProblemProcessor:
         if gradeable:
             self.results.add(correct, votes, [len(s.completion) for s in samples], scores)
         return rows
+
+    def _check_truth(self, s: SampleIn) -> None:
+        """A given first_error_step must name a step of the trace, or the missing one after the last."""
+        if not s.has_truth or s.first_error_step is None:
+            return
+        path = self.cfg.eval.pregenerated_jsonl_path
+        where = f"{path}:{s.line}" if path else f"task {self.task.name!r} {self.split} record {s.line}"
+        try:
+            n = len(segment_steps(s.completion, s.steps))
+        except ValueError as err:  # a given step that is not in the completion
+            raise DataFileError(f"{where}: {err}") from None
+        if s.first_error_step > n:  # == n: the wrong step is a missing one after the last (excluded, counted)
+            raise DataFileError(
+                f"{where}: first_error_step={s.first_error_step} but the trace has {n} steps (0–{n - 1}, or {n} "
+                "for a missing step after the last); fix that row's first_error_step/label (−1 or null = no wrong step)"
+            )
 
     def _policy(self, samples: list[SampleIn]):
         if self.policy_scorer is None:

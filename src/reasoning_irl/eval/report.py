@@ -252,6 +252,12 @@ def sample_metrics(
 
     out["pass_at_k"] = {**{str(k): _ci(pass_at(k), n_resamples, seed) for k in valid_ks}, **skipped}
     out["maj_at_k"] = {**{str(k): _ci(results.maj[k].values, n_resamples, seed) for k in valid_ks}, **skipped}
+    too_many = sorted(N for N in (Ns or ()) if N > n_min)
+    if too_many:  # never reported as best-of-n_min under the name asked for
+        raise ValueError(
+            f"eval.best_of_ns={list(Ns or ())}: N={too_many[0]} exceeds the {n_min} samples of the smallest "
+            f"problem; use N <= {n_min} (or null: 1, 2, 4, …), or sample more completions (sampling.n_samples)"
+        )
     Ns = sorted({N for N in (Ns or default_ns(n_min)) if 1 <= N <= n_min}) or [n_min]
     out["oracle_at_n"] = {str(N): _ci(pass_at(N), n_resamples, seed) for N in Ns}
     best: dict[str, Any] = {}

@@ -172,6 +172,12 @@ def normalise_row(
         sample.sequence_score = _finite(reward["sequence_score"], "reward.sequence_score", where)
         for i, value in enumerate(reward.get("scores") or []):
             _finite(value, f"reward.scores[{i}]", where)
+        aggs = reward.get("aggregates")
+        if aggs is not None and not isinstance(aggs, dict):
+            raise DataFileError(f"{where}: reward.aggregates must be an object of aggregation → score")
+        for name, value in (aggs or {}).items():
+            if value is not None:
+                _finite(value, f"reward.aggregates.{name}", where)
     elif isinstance(row.get("reward_model_score"), list):
         flat = row["reward_model_score"]
         if flat and not isinstance(flat[0], list):  # [[0]] is the reference code's "not computed"
@@ -196,6 +202,8 @@ def _rows_of_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise DataFileError(f"{path}: invalid JSON ({err.msg} at line {err.lineno})") from None
+    except ValueError as err:  # e.g. an integer beyond Python's 4300-digit limit
+        raise DataFileError(f"{path}: invalid JSON ({str(err).split(':')[0]}); fix the file") from None
     if not isinstance(data, list):
         raise DataFileError(
             f"{path}: a .json input must be an array of objects (use .jsonl for one per line)"
@@ -213,9 +221,25 @@ def iter_rows(
     path = Path(path)
     if not path.is_file():
         raise DataFileError(f"input file {path} does not exist (eval.pregenerated_jsonl_path)")
+    before = _identity(path)
     source = _rows_of_json_array(path) if path.suffix == ".json" else read_jsonl(path)
     for line, row in source:
         yield normalise_row(row, line, path, system_prompt)
+    after = _identity(path)
+    if after != before:  # a file cut or appended to while it was read: its rows are a part or a mix
+        raise DataFileError(
+            f"{path} changed while it was read (size {before[0]} → {after[0]} bytes, modification time "
+            f"{'changed' if before[1] != after[1] else 'kept'}); evaluate it again once nothing writes to it"
+        )
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    """Size, modification time (ns) and inode of a file: compared before and after reading it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (-1, -1, -1)
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def iter_problems(

@@ -131,6 +131,11 @@ def load_tokenizer(name_or_path: str, cfg: ModelConfig, padding_side: str = "lef
         )
     except OSError as err:
         raise ModelLoadError(f"cannot load the tokenizer of {name_or_path!r} ({path}): {_first_line(err)}") from None
+    except Exception as err:  # a truncated tokenizer.json: UnicodeDecodeError, the tokenizers library's errors
+        raise ModelLoadError(
+            f"cannot load the tokenizer of {name_or_path!r} ({path}): its files are damaged "
+            f"({type(err).__name__}: {_first_line(err)}); copy or save the model folder again"
+        ) from None
     tokenizer.padding_side = padding_side
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
@@ -179,6 +184,14 @@ def load_causal_lm(name_or_path: str, cfg: ModelConfig, trainable: bool = True):
             )
     except OSError as err:
         raise ModelLoadError(f"cannot load model {name_or_path!r} ({path}): {_first_line(err)}") from None
+    except Exception as err:
+        damaged = damaged_safetensors(folder) if folder is not None else None
+        if damaged is None:
+            raise
+        raise ModelLoadError(
+            f"{damaged} is damaged ({_first_line(err)}): a truncated or partly copied file; copy or save "
+            f"the model {name_or_path!r} again"
+        ) from None
     model.train(trainable)
     if not trainable:
         model.requires_grad_(False)
@@ -200,6 +213,33 @@ def tokenizer_hash(tokenizer) -> str:
         "chat_template": tokenizer.chat_template or "",
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def damaged_safetensors(folder: str | os.PathLike) -> Path | None:
+    """The first ``*.safetensors`` file directly in ``folder`` whose header or size is inconsistent, or None."""
+    from safetensors import safe_open
+
+    for file in sorted(Path(folder).glob("*.safetensors")):
+        try:
+            with safe_open(str(file), framework="pt"):
+                pass
+        except Exception:  # SafetensorError: "incomplete metadata, file not fully covered", bad header, …
+            return file
+    return None
+
+
+def load_safetensors(path: str | os.PathLike, what: str) -> dict:
+    """``safetensors.torch.load_file`` with a damaged file reported as one line naming it."""
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path} does not exist; {what} is incomplete: save it again") from None
+    except Exception as err:
+        raise ModelLoadError(
+            f"{path} is damaged ({_first_line(err)}): a truncated or partly copied file; save or copy {what} again"
+        ) from None
 
 
 def _first_line(err: BaseException) -> str:

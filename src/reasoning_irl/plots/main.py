@@ -3,8 +3,10 @@
     python -m reasoning_irl.plots.main --config configs/plots/main.yaml
     python -m reasoning_irl.plots.main --config configs/plots/main.yaml --workers 2 --ckpt final --no-token-figs
 
-Every run in the spec is plotted; a run whose outputs are missing is reported and skipped, and the rest
-is rendered. Writes, under the spec's ``output_root`` (or ``--output-root``)::
+Every run in the spec is plotted. A run whose outputs are missing or unreadable makes the render refuse
+(exit 1, nothing written, an existing report kept) unless ``--allow-missing`` is given: then it is reported
+and skipped, the rest is rendered, and replacing an existing report with one that draws fewer runs is said
+on the console. Writes, under the spec's ``output_root`` (or ``--output-root``)::
 
     report.html                          one self-contained file (figures embedded, token views as spans)
     tables/<name>.{md,tex}               pass_at_k, reward_weighted_pass_at_k, reranking_gain, calibration, localisation
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reasoning_irl.cli import guarded
 from reasoning_irl.plots import table_builders as T
 from reasoning_irl.plots.jobs import (
     Job,
@@ -39,7 +42,7 @@ from reasoning_irl.plots.jobs import (
 )
 from reasoning_irl.plots.load import RunOutputs, RunOutputsMissing, locate_run
 from reasoning_irl.plots.report import Section, write_report
-from reasoning_irl.plots.spec import PlotSpec, SpecError, load_spec, parse_spec, runs_spec
+from reasoning_irl.plots.spec import PlotSpec, SpecError, check_folder_name, load_spec, parse_spec, runs_spec
 from reasoning_irl.plots.tables import Table, write_table
 
 
@@ -50,6 +53,10 @@ class RenderResult:
     skipped: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Why nothing was written (runs skipped without ``allow_missing``), else None.
+    refused: str | None = None
+    #: Set when an existing report was replaced by one that draws fewer runs than asked.
+    replaced_with_less: str | None = None
 
 
 @dataclass
@@ -59,6 +66,28 @@ class Options:
     workers: int | None = None
     token_figures: bool = True
     debug: bool = False
+    #: Render what is there when some runs cannot be drawn (else: refuse, write nothing).
+    allow_missing: bool = False
+
+
+class RenderRefused(ValueError):
+    """Some of the spec's runs cannot be drawn and missing runs were not allowed; nothing was written."""
+
+
+def check_complete(result: RenderResult, options: Options, asked: int, what: str = "runs") -> bool:
+    """Whether to go on rendering: refuse (``result.refused``) when something asked for is skipped, unless allowed."""
+    if not result.skipped:
+        return True
+    drawn = asked - len(result.skipped)
+    if not options.allow_missing:
+        result.refused = (f"{len(result.skipped)} of {asked} {what} cannot be drawn (listed above); nothing was "
+                          f"written{' and ' + str(result.report) + ' is kept' if result.report.is_file() else ''}: "
+                          "fix them, or pass --allow-missing to render the rest")
+        return False
+    if result.report.is_file():
+        result.replaced_with_less = (f"{result.report} replaced by a report that draws {drawn} of the {asked} "
+                                     f"{what} asked for (--allow-missing)")
+    return True
 
 
 def selector_labels(metrics: Mapping[str, Any]) -> dict[str, str]:
@@ -148,6 +177,8 @@ def render_spec(spec: PlotSpec, options: Options) -> RenderResult:
     root = options.output_root
     found, skipped = locate_all(spec, options.checkpoint)
     result = RenderResult(report=root / "report.html", skipped=skipped)
+    if not check_complete(result, options, len(spec.runs)):
+        return result
     for r in found:
         result.messages += [f"{r.key}: {m}" for m in r.missing]
     tables = [overview_table(spec, found), T.pass_at_k_table(found), T.reward_weighted_table(found),
@@ -192,17 +223,26 @@ def as_spec(spec_or_runs: PlotSpec | str | os.PathLike | Mapping[str, Any] | Seq
 
 def render(spec_or_runs: PlotSpec | str | os.PathLike | Mapping[str, Any] | Sequence[Any],
            output_root: str | os.PathLike | None = None, *, checkpoint: str | None = None,
-           workers: int | None = None, token_figures: bool = True, debug: bool = False) -> Path:
+           workers: int | None = None, token_figures: bool = True, debug: bool = False,
+           allow_missing: bool = False) -> Path:
     """Render figures, tables and the HTML report; returns the report's path.
 
     ``spec_or_runs``: a :class:`PlotSpec`, a spec file, a spec mapping, or a list of run mappings
     (``{"label", "method", "task", "run", …}`` as in a spec's ``runs``; paths relative to the cwd).
+    A run that cannot be drawn raises :class:`RenderRefused` unless ``allow_missing``.
     """
     spec = as_spec(spec_or_runs, output_root)
     root = Path(output_root) if output_root is not None else spec.resolve(spec.output_root)
-    result = render_spec(spec, Options(root, checkpoint, workers, token_figures, debug))
-    for line in result.skipped + result.errors:
-        print(f"[plots] {line}", file=sys.stderr)
+    return finish(render_spec(spec, Options(root, checkpoint, workers, token_figures, debug, allow_missing)))
+
+
+def finish(result: RenderResult) -> Path:
+    """Report a render done from code on stderr; its report's path, or :class:`RenderRefused`."""
+    for line in result.skipped + result.errors + [result.replaced_with_less or ""]:
+        if line:
+            print(f"[plots] {line}", file=sys.stderr)
+    if result.refused:
+        raise RenderRefused(result.refused)
     return result.report
 
 
@@ -214,27 +254,41 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--output-root", default=None, help="output folder (default: the spec's output_root)")
     p.add_argument("--no-token-figs", action="store_true", help="skip the token-level reward views")
     p.add_argument("--debug", action="store_true", help="run sequentially and show full tracebacks")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="render what is there when some runs cannot be drawn (default: refuse, write nothing)")
     return p
 
 
 def cli(argv: Sequence[str] | None, kind: str, render_fn) -> int:
     args = parser(__doc__.splitlines()[0] if kind == "main" else "Transfer heatmap, tables and report").parse_args(argv)
+    return guarded(lambda: _cli(args, kind, render_fn), debug=args.debug)
+
+
+def _cli(args: argparse.Namespace, kind: str, render_fn) -> int:
     if args.workers is not None and args.workers < 1:
         print(f"--workers={args.workers}: give at least 1", file=sys.stderr)
         return 2
     try:
         spec = load_spec(args.config, kind)
+        if args.ckpt is not None:
+            check_folder_name(args.ckpt, "--ckpt")
     except SpecError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     root = Path(args.output_root) if args.output_root else spec.resolve(spec.output_root)
-    result = render_fn(spec, Options(root, args.ckpt, args.workers, not args.no_token_figs, args.debug))
+    result = render_fn(spec, Options(root, args.ckpt, args.workers, not args.no_token_figs, args.debug,
+                                     args.allow_missing))
     for line in result.skipped:
         print(f"[skipped] {line}")
+    if result.refused:
+        print(f"error: {result.refused}", file=sys.stderr)
+        return 1
     for line in result.messages:
         print(f"[note] {line}")
     for line in result.errors:
         print(f"[error] {line}", file=sys.stderr)
+    if result.replaced_with_less:
+        print(f"[warning] {result.replaced_with_less}", file=sys.stderr)
     print(f"wrote {len(result.files)} files under {root}; report: {result.report}")
     return 1 if result.errors else 0
 

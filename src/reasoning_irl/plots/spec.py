@@ -121,7 +121,7 @@ _INTERNAL = ("base_dir", "source")
 
 def slugify(text: str) -> str:
     """A file-name-safe lower-case identifier: ``"AIRL (step)"`` → ``"airl-step"``."""
-    slug = re.sub(r"[^a-z0-9._]+", "-", text.lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9._]+", "-", text.lower()).strip("-.")  # never ".", ".." or a hidden name
     return slug or "run"
 
 
@@ -160,11 +160,16 @@ def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
     return value
 
 
-def _folder_name(value: Any, where: str) -> None:
-    """A name meant to stay inside its parent folder (checkpoint, eval folder): one path component."""
-    if value is not None and (value in ("", ".", "..") or "/" in value or "\\" in value):
-        raise SpecError(f"{where}={value!r} must be a single folder name inside the run folder (such as "
-                        "'best'), not a path")
+def _folder_name(value: Any, where: str, example: str = "best", inside: str = "the run folder") -> None:
+    """A name that becomes one path component (checkpoint, eval folder, task): no separator, ``..`` or drive."""
+    if value is not None and (value in ("", ".", "..") or any(c in value for c in "/\\:\0")):
+        raise SpecError(f"{where}={value!r} must be a single folder name inside {inside} (such as "
+                        f"{example!r}), not a path")
+
+
+def check_folder_name(value: str, where: str) -> None:
+    """``--ckpt`` and the like: one folder name inside the run folder, else a :class:`SpecError`."""
+    _folder_name(value, where)
 
 
 def _parse_run(data: Any, where: str) -> RunSpec:
@@ -175,6 +180,8 @@ def _parse_run(data: Any, where: str) -> RunSpec:
             _check_scalar(data[key], str, f"{where}.{key}")
     for key in ("checkpoint", "eval"):
         _folder_name(data.get(key), f"{where}.{key}")
+    # The task names the evaluation folder <mode>_<task> and the figure folder pass_at_k/<task>.
+    _folder_name(data.get("task"), f"{where}.task", "arith", "the output folder")
     method = _choice(data["method"], METHODS, f"{where}.method")
     if method == "airl":
         _required(data, ("granularity", "form"), f"{where} (method airl)")

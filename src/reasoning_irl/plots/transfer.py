@@ -33,9 +33,11 @@ from reasoning_irl.plots.main import (
     Options,
     RenderResult,
     as_spec,
+    check_complete,
     cli,
     collect,
     figure_blocks,
+    finish,
     run_jobs_for,
     write_tables,
 )
@@ -58,6 +60,8 @@ def render_transfer_spec(spec: PlotSpec, options: Options) -> RenderResult:
             entries.append((entry, locate_transfer(spec, entry, options.checkpoint)))
         except (RunOutputsMissing, ValueError) as err:
             result.skipped.append(f"transfer {entry.reward_run} → {entry.policy_run} skipped: {err}")
+    if not check_complete(result, options, len(spec.transfer), "transfer entries"):
+        return result
     for _, outputs in entries:
         result.messages += [f"{outputs.key}: {m}" for m in outputs.missing]
 
@@ -110,14 +114,11 @@ def render_transfer_spec(spec: PlotSpec, options: Options) -> RenderResult:
 
 def render_transfer(spec: PlotSpec | str | os.PathLike | Mapping[str, Any], output_root: str | os.PathLike | None = None,
                     *, checkpoint: str | None = None, workers: int | None = None, token_figures: bool = True,
-                    debug: bool = False) -> Path:
-    """Render a transfer spec (object, file or mapping); returns the report's path."""
+                    debug: bool = False, allow_missing: bool = False) -> Path:
+    """Render a transfer spec (object, file or mapping); returns the report's path (see :func:`.main.render`)."""
     spec = as_spec(spec, output_root, kind="transfer")
     root = Path(output_root) if output_root is not None else spec.resolve(spec.output_root)
-    result = render_transfer_spec(spec, Options(root, checkpoint, workers, token_figures, debug))
-    for line in result.skipped + result.errors:
-        print(f"[plots] {line}", file=sys.stderr)
-    return result.report
+    return finish(render_transfer_spec(spec, Options(root, checkpoint, workers, token_figures, debug, allow_missing)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,12 +23,19 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from reasoning_irl.config.model import TINY, ModelConfig
 from reasoning_irl.config.reward import RewardConfig
 from reasoning_irl.io import atomic_write_json
-from reasoning_irl.models.loading import load_causal_lm, load_tokenizer, resolve_model_path, reward_model_name
+from reasoning_irl.models.loading import (
+    ModelLoadError,
+    load_causal_lm,
+    load_safetensors,
+    load_tokenizer,
+    resolve_model_path,
+    reward_model_name,
+)
 from reasoning_irl.models.lora import apply_lora
 from reasoning_irl.rewards.heads import HEAD_ATTRIBUTE, LIKELIHOOD_HEADS, beta_of
 from reasoning_irl.rewards.reward_model import RewardModel, attach_head
@@ -108,11 +115,26 @@ def save_reward_model(reward_model: RewardModel, directory: str | os.PathLike) -
     return directory
 
 
+#: Keys of ``reward_config.json`` that loading needs.
+REQUIRED_KEYS = ("reward", "form", "lora", "tokenizer_hash")
+
+
 def read_reward_config(directory: str | os.PathLike) -> dict:
     path = Path(directory) / CONFIG_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: {directory} is not a saved reward model folder")
-    return json.loads(path.read_text(encoding="utf-8"))
+    again = "the reward model folder is damaged: save it again, or point model.reward at another one"
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ModelLoadError(f"{path}: not valid JSON ({str(err).splitlines()[0]}); {again}") from None
+    if not isinstance(saved, dict):
+        raise ModelLoadError(f"{path}: expected a JSON object, got {type(saved).__name__}; {again}")
+    missing = [k for k in REQUIRED_KEYS if k not in saved]
+    if missing or not isinstance(saved["reward"], dict):
+        what = f"lacks {', '.join(map(repr, missing))}" if missing else "has a 'reward' that is not an object"
+        raise ModelLoadError(f"{path} {what}; {again}")
+    return saved
 
 
 def load_reward_model(directory: str | os.PathLike, *, granularity: str | None = None, trainable: bool = False,
@@ -138,7 +160,7 @@ def load_reward_model(directory: str | os.PathLike, *, granularity: str | None =
     else:
         network = load_causal_lm(str(directory), model, trainable=trainable)
         head = attach_head(network, config, potential=form == "airl")
-        head.load_state_dict(load_file(str(directory / HEAD_FILE)))
+        head.load_state_dict(load_safetensors(directory / HEAD_FILE, f"the reward model {directory}"))
         head.requires_grad_(trainable)
         reference = (load_causal_lm(str(directory / "reference"), model, trainable=False)
                      if config.head == "log_ratio" else None)

@@ -24,6 +24,7 @@ chosen separately (DESIGN §3), so each is replaced on its own.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import random
@@ -40,6 +41,8 @@ from safetensors.torch import load_file, save_file
 
 from reasoning_irl.faults import fault_point
 from reasoning_irl.io import atomic_write_json
+
+log = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 COMPLETE = "COMPLETE"
@@ -78,10 +81,40 @@ def complete_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def damage(directory: str | os.PathLike) -> str | None:
+    """What is wrong with a complete checkpoint's files, or None when they are as written.
+
+    ``COMPLETE`` holds the size of every file of the folder when it was written (a manifest); a file that
+    is missing or has another size (truncated, partly copied) is reported. An empty marker (checkpoints
+    written before the manifest) verifies nothing.
+    """
+    directory = Path(directory)
+    try:
+        text = (directory / COMPLETE).read_text()
+        manifest = json.loads(text)["files"] if text.strip() else {}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return f"its {COMPLETE} marker is unreadable ({err})"
+    for name, size in manifest.items():
+        file = directory / name
+        if not file.is_file():
+            return f"{name} is missing"
+        if file.stat().st_size != size:
+            return f"{name} has {file.stat().st_size} bytes, {size} were written"
+    return None
+
+
 def latest_complete_checkpoint(run_dir: str | os.PathLike) -> Path | None:
-    """The complete checkpoint with the highest step, or None. Half-written folders are never returned."""
-    found = complete_checkpoints(run_dir)
-    return found[-1][1] if found else None
+    """The newest complete checkpoint whose files are as written, or None; never a half-written folder.
+
+    A complete checkpoint whose files were damaged afterwards (:func:`damage`) is passed over with a
+    warning, and the previous one is returned.
+    """
+    for _, path in reversed(complete_checkpoints(run_dir)):
+        problem = damage(path)
+        if problem is None:
+            return path
+        log.warning("checkpoint %s is damaged (%s): falling back to the previous complete checkpoint", path, problem)
+    return None
 
 
 def checkpoint_step(directory: str | os.PathLike) -> int:
@@ -161,7 +194,9 @@ def commit_dir(tmp: str | os.PathLike, target: str | os.PathLike) -> Path:
     place; a crash between the two renames is repaired by :func:`clean_incomplete`.
     """
     tmp, target = Path(tmp), Path(target)
-    (tmp / COMPLETE).write_text("")
+    files = sorted(p for p in tmp.rglob("*") if p.is_file() and p.name != COMPLETE)
+    manifest = {str(p.relative_to(tmp)): p.stat().st_size for p in files}  # checked by damage() on resume
+    (tmp / COMPLETE).write_text(json.dumps({"files": manifest}, indent=0) + "\n")
     _fsync_tree(tmp)
     old = None
     if target.exists():
@@ -512,6 +547,10 @@ def resolve_resume(resume: str, run_dir: str | os.PathLike) -> Path | None:
             f"training.resume={resume!r} is not a complete checkpoint folder "
             f"(no {COMPLETE} marker); use auto, never, or a checkpoints/step-N path"
         )
+    problem = damage(path)
+    if problem is not None:
+        raise FileNotFoundError(f"training.resume={resume!r} is damaged ({problem}); give another checkpoint "
+                                "or training.resume=auto (the newest intact one)")
     return path
 
 
