@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_irl.eval.fitting import check_fit_request, fit_calibration, load_calibration, write_calibration
+from reasoning_irl.eval.inputs import resolve_answer_format
 from reasoning_irl.eval.localise import localisation_metrics
 from reasoning_irl.eval.process import Models, ProblemProcessor
 from reasoning_irl.eval.report import sample_metrics
@@ -186,7 +187,8 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
     check_writable(out_dir)
     from reasoning_irl.tasks import get_task
 
-    task = get_task(cfg.task)
+    task_cfg, steps["answer_format_source"] = resolve_answer_format(cfg.task, steps["pregenerated"])
+    task = get_task(task_cfg)
     models = Models(cfg, load_policy=steps["load_policy"], load_reward=steps["reward"])
     processor = ProblemProcessor(cfg, task, split, models, steps, calibration)
     timings: dict[str, float] = {"load_models": time.time() - started}
@@ -335,6 +337,10 @@ def _metrics(
         seed=cfg.seed,
     )
     out["localisation"]["n_excluded"] = processor.n_excluded_traces
+    out["answer_extraction"] = processor.answer_stats.to_metrics()
+    out["warnings"] = processor.answer_stats.warnings()
+    for warning in out["warnings"]:
+        log.warning(warning)
     out["config"] = {"eval": asdict(ev) if hasattr(ev, "__dataclass_fields__") else dict(ev)}
     return out
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from reasoning_irl.config.reward import EVAL_AGGREGATIONS
 from reasoning_irl.eval import metrics as M
 from reasoning_irl.eval.bootstrap import bootstrap_ci, bootstrap_ci_indices
 from reasoning_irl.eval.calibration import (
@@ -34,6 +35,7 @@ SELECTORS: dict[str, str] = {
     "reward": "the reward model's sequence score (aggregation in calibration.reward_aggregation)",
     "reward_last": "reward score at the last scored position (q_K, the sum of the rewards)",
     "reward_mean": "mean reward score over the scored positions",
+    "reward_min": "minimum reward score over the scored positions (reward.aggregation=min)",
     "reward_min_step": "minimum reward score over the steps",
     "reward_discounted": "discounted mean of the scores, weight γ^(K−1−k) (the tail weighs most)",
     "random": "constant score: the exact expectation of a uniformly random pick",
@@ -42,7 +44,7 @@ SELECTORS: dict[str, str] = {
     "majority": "share of the problem's samples with the same (normalised) answer",
     "reward_weighted_majority": "Σ softmax(reward) over samples with the same answer",
 }
-REWARD_AGGREGATIONS = ("last", "mean", "min_step", "discounted")
+REWARD_AGGREGATIONS = EVAL_AGGREGATIONS  # reward.aggregation's names, and min_step, discounted
 CALIBRATED = ("reward", "policy_mean_logprob")
 
 
@@ -392,6 +394,14 @@ def summarise(metrics: Mapping[str, Any]) -> str:
         f"evaluation: mode={metrics.get('mode')} task={metrics.get('task')} split={metrics.get('split')} "
         f"problems={metrics.get('n_problems')} samples={metrics.get('n_samples')}"
     ]
+    lines += [f"  WARNING: {w}" for w in metrics.get("warnings") or []]
+    found = metrics.get("answer_extraction") or {}
+    if found.get("answer_rate") is not None:
+        by = ", ".join(f"{k} {v}" for k, v in found["extracted_by"].items() if v)
+        lines.append(f"  answers     {_fmt(found['answer_rate'])}% found (answer_format={found['answer_format']}: {by})")
+    agree = found.get("reference_correctness")
+    if agree:
+        lines.append(f"  reference   correctness_reward_func disagrees on {agree['n_disagree']} of {agree['n_compared']}")
     if "maj_at_k" in metrics:
         lines.append(
             "  pass@k      " + "  ".join(f"k={k}: {_fmt(v)}" for k, v in metrics["pass_at_k"].items())
