@@ -169,3 +169,39 @@ class TaskRecords:
                 f"answers); the rows are not aligned with task={self.task.name} split={self.split}"
             )
         return record
+
+
+#: ``reward.*`` keys that apply to a trained reward model at evaluation (the rest are fixed by its training).
+APPLY_TO_TRAINED = ("aggregation",)
+
+
+def check_reward_overrides(cfg: Any, folder: Any) -> str | None:
+    """Refuse ``reward.*`` settings a trained reward folder cannot follow; return a ``reward.aggregation`` to apply.
+
+    A setting counts as given when it differs from :class:`~reasoning_irl.config.reward.RewardConfig`'s
+    default (``reward=dense`` sets ``granularity``); one equal to the saved value is harmless.
+    """
+    from dataclasses import fields
+
+    from reasoning_irl.config.reward import RewardConfig
+    from reasoning_irl.rewards.saving import read_reward_config
+
+    saved = read_reward_config(folder).get("reward") or {}
+    defaults = RewardConfig()
+    given = {f.name: getattr(cfg.reward, f.name) for f in fields(RewardConfig)
+             if getattr(cfg.reward, f.name) != getattr(defaults, f.name)}
+    refused = {k: v for k, v in given.items() if k not in APPLY_TO_TRAINED and saved.get(k) != v}
+    if refused:
+        raise ValueError(
+            f"{', '.join(f'reward.{k}={v!r}' for k, v in refused.items())}: cannot apply to the trained reward "
+            f"model {folder}, whose reward_config.json fixes "
+            f"{', '.join(f'{k}={saved.get(k)!r}' for k in refused)}; drop the override (only reward.aggregation "
+            "applies at evaluation; eval.batch_size sets the scoring batch) or train a model with it"
+        )
+    aggregation = given.get("aggregation")
+    if aggregation and cfg.eval.reward_aggregation and aggregation != cfg.eval.reward_aggregation:
+        raise ValueError(
+            f"reward.aggregation={aggregation!r} and eval.reward_aggregation={cfg.eval.reward_aggregation!r} "
+            "disagree; set one of them"
+        )
+    return aggregation

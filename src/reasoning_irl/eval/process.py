@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from reasoning_irl.eval.inputs import AnswerStats, TaskRecords
+from reasoning_irl.eval.inputs import AnswerStats, TaskRecords, check_reward_overrides
 from reasoning_irl.eval.localise import (
     DEFAULT_THRESHOLDS,
     Trace,
@@ -41,6 +41,11 @@ class Models:
         self.policy = self.tokenizer = self.reward = None
         self.policy_name = self.reward_name = None
         self.reward_trained = None
+        #: ``reward.aggregation`` given for a trained reward model (the other reward.* keys are refused)
+        self.aggregation_override = None
+        trained = load_reward and (Path(self.reward_source(cfg) or "") / "reward_config.json").is_file()
+        if trained:  # before any model is loaded
+            self.aggregation_override = check_reward_overrides(cfg, self.reward_source(cfg))
         if load_policy:
             from reasoning_irl.models import load_causal_lm, load_tokenizer, resolve_model_path
 
@@ -56,6 +61,8 @@ class Models:
 
                 self.reward = load_reward_model(folder, model=cfg.model)
                 self.reward_trained = True
+                if self.aggregation_override:
+                    self.reward.config.aggregation = self.aggregation_override
             else:
                 from reasoning_irl.config.model import FROM_POLICY
                 from reasoning_irl.rewards.saving import build_reward_model
@@ -149,9 +156,10 @@ class ProblemProcessor:
         self.fitted_localisation = (calibration or {}).get("localisation") or {}
         fitted = ((calibration or {}).get("reward_aggregation") or {}).get("chosen")
         own = models.reward.config.aggregation if models.reward is not None else None
-        self.aggregation = cfg.eval.reward_aggregation or fitted or own or "last"
+        explicit = cfg.eval.reward_aggregation or models.aggregation_override
+        self.aggregation = explicit or fitted or own or "last"
         #: without a model or a setting, scores carried by the rows keep their own aggregation
-        self._aggregation_open = not (cfg.eval.reward_aggregation or fitted or own)
+        self._aggregation_open = not (explicit or fitted or own)
         self.missing = {}
         if not steps["reward"]:
             self.missing["reward"] = (
