@@ -56,8 +56,8 @@ def test_model_trained_with_min_reports_its_reward_selector(tmp_path, trained_mi
     ("overrides", "named"),
     [
         ({"reward.granularity": "dense"}, r"reward\.granularity='dense'.*fixes granularity='step'"),
-        ({"reward.head": "log_prob", "reward.interval_tokens": 8},
-         r"reward\.interval_tokens=8: cannot apply.*fixes interval_tokens=15"),
+        ({"reward.head": "log_ratio", "reward.interval_tokens": 8},
+         r"reward\.interval_tokens=8, reward\.head='log_ratio': cannot apply.*fixes interval_tokens=15, head='linear'"),
         ({"reward.micro_batch_size": 4}, r"reward\.micro_batch_size=4.*eval\.batch_size"),
         ({"reward.aggregation": "mean", "eval.reward_aggregation": "last"}, "disagree; set one of them"),
     ],
