@@ -69,7 +69,7 @@ class Task:
     @property
     def answer_format(self) -> str:
         """``task.answer_format``; null means ``tags`` here (evaluation resolves its own default first)."""
-        return getattr(self.cfg, "answer_format", None) or "tags"
+        return (self.cfg.answer_format if self.cfg is not None else None) or "tags"
 
     def load(self, split: str) -> list[Record]:
         raise NotImplementedError
