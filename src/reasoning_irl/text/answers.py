@@ -1,6 +1,6 @@
 """Finding the final answer of a completion: the one extraction every grader uses (``task.answer_format``).
 
-Formats (docs/EVALUATION_GUIDE.md §3 lists every rule with examples):
+Formats (docs/EVALUATION_GUIDE.md §3.1 lists every rule with examples):
 
 - ``tags`` (strict; what training's rewards check): the last ``<answer>…</answer>`` block.
 - ``boxed``: the last ``\\boxed{…}`` (braces matched).
