@@ -198,3 +198,12 @@ def test_reference_row_matching_no_record_is_named(tmp_path, gsm8k_published):
     with pytest.raises(DataFileError, match=r"unmatched\.jsonl:5: the row has no 'answer'.*another dataset.*"
                                             r"task=gsm8k split=test"):
         _evaluate(tmp_path, "gsm8k", rows, name="unmatched")
+
+
+def test_rows_without_answer_need_the_task_data(tmp_path, gsm8k_published):
+    records, _ = gsm8k_published
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    with pytest.raises(DataFileError, match=r"nodata\.jsonl:1: the rows have no 'answer' and task=gsm8k split=test "
+                                            r"could not be loaded to join them .*give each row its gold 'answer'"):
+        _evaluate(tmp_path, "gsm8k", _reference_rows(records[:1]), name="nodata", **{"task.data_dir": str(empty)})

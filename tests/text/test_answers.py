@@ -61,3 +61,11 @@ def test_a_huge_text_is_read_in_linear_time():
     start = time.perf_counter()
     find_answer(text, "flexible")
     assert time.perf_counter() - start < 2.0
+
+
+def test_unknown_format_in_the_task_config_is_refused():
+    from reasoning_irl.config.task import TaskConfig
+    from reasoning_irl.tasks import get_task
+
+    with pytest.raises(ValueError, match=r"task.answer_format='xml': use one of tags, boxed, flexible"):
+        get_task(TaskConfig(answer_format="xml"))
