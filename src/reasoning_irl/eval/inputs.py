@@ -205,3 +205,16 @@ def check_reward_overrides(cfg: Any, folder: Any) -> str | None:
             "disagree; set one of them"
         )
     return aggregation
+
+
+def answer_lines(metrics: dict[str, Any]) -> list[str]:
+    """The summary's lines about answers: warnings first, then how answers were found and the reference's grade."""
+    lines = [f"  WARNING: {w}" for w in metrics.get("warnings") or []]
+    found = metrics.get("answer_extraction") or {}
+    if found.get("answer_rate") is not None:
+        by = ", ".join(f"{k} {v}" for k, v in found["extracted_by"].items() if v)
+        lines.append(f"  answers     {100 * found['answer_rate']:.1f}% found (answer_format={found['answer_format']}: {by})")
+    agree = found.get("reference_correctness")
+    if agree:
+        lines.append(f"  reference   correctness_reward_func disagrees on {agree['n_disagree']} of {agree['n_compared']}")
+    return lines

@@ -29,6 +29,7 @@ from reasoning_irl.eval.calibration import (
     reliability_diagram,
     score_to_probability,
 )
+from reasoning_irl.eval.inputs import answer_lines
 
 #: Selectors of best-of-N, in report order, with what each one ranks by.
 SELECTORS: dict[str, str] = {
@@ -394,14 +395,7 @@ def summarise(metrics: Mapping[str, Any]) -> str:
         f"evaluation: mode={metrics.get('mode')} task={metrics.get('task')} split={metrics.get('split')} "
         f"problems={metrics.get('n_problems')} samples={metrics.get('n_samples')}"
     ]
-    lines += [f"  WARNING: {w}" for w in metrics.get("warnings") or []]
-    found = metrics.get("answer_extraction") or {}
-    if found.get("answer_rate") is not None:
-        by = ", ".join(f"{k} {v}" for k, v in found["extracted_by"].items() if v)
-        lines.append(f"  answers     {_fmt(found['answer_rate'])}% found (answer_format={found['answer_format']}: {by})")
-    agree = found.get("reference_correctness")
-    if agree:
-        lines.append(f"  reference   correctness_reward_func disagrees on {agree['n_disagree']} of {agree['n_compared']}")
+    lines += answer_lines(metrics)
     if "maj_at_k" in metrics:
         lines.append(
             "  pass@k      " + "  ".join(f"k={k}: {_fmt(v)}" for k, v in metrics["pass_at_k"].items())
