@@ -108,3 +108,15 @@ def test_a_5000_digit_answer_grades_wrong_in_math500_and_multiple_choice():
 
     assert not math_answers_equal(_huge(), "25") and not math_answers_equal(f"\\frac{{{_huge()}}}{{3}}", "25")
     assert chosen_options(_huge(), ["1", "2"]) == []
+
+
+def test_a_lowered_int_digit_limit_still_grades_wrong_not_raises():
+    import sys
+
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        assert parse_number("7" * 700) is None and not numbers_equal("7" * 700, "25")
+        assert parse_number("7" * 600) == int("7" * 600)
+    finally:
+        sys.set_int_max_str_digits(before)

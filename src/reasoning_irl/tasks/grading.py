@@ -71,11 +71,14 @@ def parse_number(text: str | None) -> Fraction | None:
         s = s.replace(",", "")
     if sum(ch.isdigit() for ch in s) > MAX_DIGITS:
         return None
-    if _NUMBER.fullmatch(s):
-        return Fraction(s + "0" if s.endswith(".") else s)
-    m = _FRACTION.fullmatch(s)
-    if m and int(m.group(2)) != 0:
-        return Fraction(int(m.group(1)), int(m.group(2)))
+    try:  # ValueError: past sys.get_int_max_str_digits() when a process lowered it below MAX_DIGITS
+        if _NUMBER.fullmatch(s):
+            return Fraction(s + "0" if s.endswith(".") else s)
+        m = _FRACTION.fullmatch(s)
+        if m and int(m.group(2)) != 0:
+            return Fraction(int(m.group(1)), int(m.group(2)))
+    except ValueError:
+        return None
     return None
 
 
