@@ -22,6 +22,17 @@ from omegaconf.errors import OmegaConfBaseException
 T = TypeVar("T")
 
 
+def eval_log_dir(output_dir: str | None, default: str) -> str:
+    """Hydra's folder of an evaluation: ``<eval.output_dir>/.hydra_eval`` when set, beside what it describes."""
+    from reasoning_irl.io import HYDRA_LOG_DIR
+
+    return f"{output_dir}/{HYDRA_LOG_DIR}" if output_dir else default
+
+
+if not OmegaConf.has_resolver("eval_log_dir"):  # configs/evaluate.yaml: hydra.run.dir
+    OmegaConf.register_new_resolver("eval_log_dir", eval_log_dir)
+
+
 def to_schema(cfg: DictConfig, schema: type[T]) -> T:
     """The composed config as a schema dataclass instance (interpolations resolved).
 

@@ -15,7 +15,9 @@ Stages:
 from __future__ import annotations
 
 import argparse
+import os
 import time
+import warnings
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -29,6 +31,23 @@ from reasoning_irl.tasks import get_task
 from reasoning_irl.text import segment_steps
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def quiet_libraries() -> None:
+    """Keep the demo's output to one progress bar per phase and the summary.
+
+    Off: the ``FutureWarning``s of transformers and TRL (deprecations a newcomer cannot act on), the
+    progress bars of ``datasets.map`` (TRL's dataset preparation: "Building labels", "Truncating", …) and
+    of transformers' weight loading and saving, and wandb's banner. The training bars of each phase
+    (:mod:`reasoning_irl.trainers.run`) and every warning of this project stay.
+    """
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl)(\.|$)")
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    os.environ.setdefault("WANDB_SILENT", "true")
 
 
 def preview_data(task_cfg: TaskConfig, model_cfg: ModelConfig) -> None:
@@ -94,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--problems", type=int, default=100, help="validation and test problems evaluated")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    quiet_libraries()
     timings, start = {}, time.perf_counter()
 
     print("== 1. data and tiny model")

@@ -105,6 +105,9 @@ def atomic_write_jsonl(path: str | os.PathLike, rows: list[dict[str, Any]]) -> N
 
 #: Files an evaluation writes into its output folder; anything else there is not its to replace.
 OUTPUT_FILES = ("samples.jsonl", "metrics.json", "run_info.json", "calibration.json")
+#: Hydra's folder of an evaluation run with ``eval.output_dir`` set (its config and log, beside the outputs
+#: they describe); an evaluation's own, so it is carried over when the output folder is swapped.
+HYDRA_LOG_DIR = ".hydra_eval"
 
 
 def _pid_of(name: str, prefix: str) -> int | None:
@@ -144,7 +147,8 @@ def discard_stale_staging(target: str | os.PathLike) -> None:
 
 def _is_output(name: str) -> bool:
     """An evaluation's output file, or a temporary one of an earlier (killed) writer of it."""
-    return name in OUTPUT_FILES or name.endswith(".tmp") and any(name.startswith(f".{f}.") for f in OUTPUT_FILES)
+    return (name in OUTPUT_FILES or name == HYDRA_LOG_DIR
+            or name.endswith(".tmp") and any(name.startswith(f".{f}.") for f in OUTPUT_FILES))
 
 
 def check_output_folder(target: str | os.PathLike, key: str) -> None:
@@ -218,6 +222,9 @@ def swap_in(staging: Path, target: str | os.PathLike) -> None:
     import shutil
 
     target = Path(target)
+    if (target / HYDRA_LOG_DIR).is_dir() and not (staging / HYDRA_LOG_DIR).exists():
+        # This run's Hydra log (written while it ran) moves with the outputs; an open log file follows it.
+        os.rename(target / HYDRA_LOG_DIR, staging / HYDRA_LOG_DIR)
     for entry in staging.iterdir():
         if entry.is_file():
             with entry.open("rb") as handle:

@@ -55,6 +55,7 @@ BRANCH_ONLY: dict[str, tuple[str, str]] = {
     "task.expert_traces_path": ("tasks/sources.py", "mmlu_pro, medreason"),
     "task.validation_fraction": ("tasks/gsm8k.py", "tasks that carve validation from train (not arith)"),
     "task.aime_years": ("tasks/aime.py", "task=aime"),
+    "task.answer_format": ("tasks/base.py", "grading a completion (validation accuracy, correctness rewards)"),
     "task.processbench_subset": ("tasks/processbench.py", "task=processbench"),
     "task.mmlu_pro_test_fraction": ("tasks/mmlu_pro.py", "task=mmlu_pro"),
     "model.lora_alpha": ("models/lora.py", "model.lora_rank set (every paper backbone)"),

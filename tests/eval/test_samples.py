@@ -61,10 +61,20 @@ def test_malformed_line_names_its_number(tmp_path):
 
 def test_missing_field_is_named(tmp_path):
     row = _row("a", 0)
-    del row["answer"]
+    del row["completion"]
     path = _write(tmp_path / "in.jsonl", [row])
-    with pytest.raises(DataFileError, match=r"in.jsonl:1.*'answer'"):
+    with pytest.raises(DataFileError, match=r"in.jsonl:1.*'completion'"):
         list(iter_rows(path))
+
+
+def test_a_row_without_answer_is_joined_later_and_null_means_no_gold(tmp_path):
+    row = _row("a", 0)
+    del row["answer"]
+    null = {**_row("b", 0), "answer": None}
+    path = _write(tmp_path / "in.jsonl", [row, null])
+    first, second = list(iter_rows(path))
+    assert first.join_by_prompt and first.answer is None
+    assert not second.join_by_prompt and second.answer is None
 
 
 def test_ragged_problems_need_allow_ragged(tmp_path):

@@ -1,4 +1,4 @@
-"""Evaluation fails closed (issue 17, docs/RELIABILITY.md §2 rows 23–): a failure leaves the previous
+"""Evaluation fails closed (issue 17, docs/RELIABILITY.md §2 rows 29–40): a failure leaves the previous
 output folder exactly as it was, every setting is checked before any work, and a silently wrong result
 (a trace dropped for a false reason, best-of-4 reported as best-of-100, a file read by half) is refused
 with a line naming the value."""

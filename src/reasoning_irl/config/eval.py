@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reasoning_irl.config import check_finite
+from reasoning_irl.config.reward import EVAL_AGGREGATIONS
 
 
 @dataclass
@@ -34,8 +35,9 @@ class EvalConfig:
     fit_on: str | None = None
     #: A calibration.json (or the folder holding it) written by a validation run.
     calibration_path: str | None = None
-    #: Reward aggregation of the ``reward`` selector: last, mean, min_step, discounted; null = the fitted one
-    #: (calibration_path), else the reward model's own (``reward_config.json``).
+    #: Reward aggregation of the ``reward`` selector: ``last``, ``mean``, ``min`` (the names of
+    #: ``reward.aggregation``), ``min_step``, ``discounted``; null = ``reward.aggregation`` when given on the
+    #: command line, else the fitted one (calibration_path), else the reward model's own (``reward_config.json``).
     reward_aggregation: str | None = None
     #: γ of the ``discounted`` aggregation (token/position k of K weighs γ^(K−1−k)).
     discount: float = 0.95
@@ -63,15 +65,9 @@ class EvalConfig:
             )
         if self.split is not None and self.split not in ("train", "validation", "test"):
             raise ValueError(f"eval.split={self.split!r}; use train, validation or test")
-        if self.reward_aggregation is not None and self.reward_aggregation not in (
-            "last",
-            "mean",
-            "min_step",
-            "discounted",
-        ):
+        if self.reward_aggregation is not None and self.reward_aggregation not in EVAL_AGGREGATIONS:
             raise ValueError(
-                f"eval.reward_aggregation={self.reward_aggregation!r}; use last, mean, min_step or "
-                "discounted (or null)"
+                f"eval.reward_aggregation={self.reward_aggregation!r}; use {', '.join(EVAL_AGGREGATIONS)} (or null)"
             )
         if not 0.0 < self.discount <= 1.0:
             raise ValueError(f"eval.discount={self.discount} must be in (0, 1]")

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 GRANULARITIES = ("sparse", "step", "interval", "dense")
 HEADS = ("linear", "linear_sum", "log_ratio", "log_prob")
 AGGREGATIONS = ("last", "mean", "min")
+#: One vocabulary of aggregations: the reward model's own (``reward.aggregation``) and, at evaluation only,
+#: ``min_step`` (the minimum over steps) and ``discounted`` (``eval.reward_aggregation``, ``calibration.json``).
+EVAL_AGGREGATIONS = (*AGGREGATIONS, "min_step", "discounted")
 LOSSES = ("bce", "bradley_terry", "wgan")
 FORMS = ("gail", "airl")
 LABEL_POSITIONS = ("prefix", "last", "first_change")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ARITH_OPERATORS = "+-*/"
+ANSWER_FORMATS = ("tags", "boxed", "flexible")
 PROCESSBENCH_SUBSETS = ("gsm8k", "math", "olympiadbench", "omnimath")
 
 
@@ -42,6 +43,12 @@ class TaskConfig:
     #: System prompt of every problem (None: the task's default — ``reasoning_irl.text.DEFAULT_SYSTEM_PROMPT``,
     #: or none for ``arith``, see ``tasks.sources.TASK_SYSTEM_PROMPTS``; "" = none).
     system_prompt: str | None = None
+    #: How a completion's final answer is found (:mod:`reasoning_irl.text.answers`): ``tags`` (strict: the
+    #: last ``<answer>`` block), ``boxed`` (the last ``\\boxed{}``) or ``flexible`` (tags, else boxed, else
+    #: "answer is …"/"Answer: …", else ``####``, else the last number). null = the use's default:
+    #: ``tags`` for training and the generate/aime evaluation modes (the format the rewards check),
+    #: ``flexible`` for evaluating pregenerated files (outside models rarely write our tags).
+    answer_format: str | None = None
 
     # --- arith (synthetic multi-step arithmetic) ---------------------------------------------------
     #: Training problems generated. Test is generated first from its own seed stream, then
@@ -80,6 +87,8 @@ def check_task_config(cfg: Any) -> None:
     def fail(key: str, why: str) -> None:
         raise ValueError(f"task.{key}={getattr(cfg, key)!r}: {why}")
 
+    if cfg.answer_format is not None and cfg.answer_format not in ANSWER_FORMATS:
+        fail("answer_format", f"use one of {', '.join(ANSWER_FORMATS)} (or null: the use's default)")
     if not 0.0 <= cfg.validation_fraction < 1.0:
         fail("validation_fraction", "must be in [0, 1)")
     if not 0.0 < cfg.mmlu_pro_test_fraction < 1.0:

@@ -2,7 +2,7 @@
 
 With ``eval.fit_on=validation`` an evaluation of the validation split fits
 
-- the reward score's aggregation (``last``, ``mean``, ``min_step``, ``discounted``) with the highest
+- the reward score's aggregation (``last``, ``mean``, ``min``, ``min_step``, ``discounted``) with the highest
   best-of-n success@1 (n = the samples per problem; ties: that order);
 - Platt scaling P(correct) = σ(a·s + b) of the ``reward`` selector (with the chosen aggregation) and of
   ``policy_mean_logprob``;

@@ -27,6 +27,7 @@ from reasoning_irl.eval.fitting import (
     reward_identity,
     write_calibration,
 )
+from reasoning_irl.eval.inputs import resolve_answer_format
 from reasoning_irl.eval.localise import localisation_metrics
 from reasoning_irl.eval.process import Models, ProblemProcessor
 from reasoning_irl.eval.report import sample_metrics
@@ -212,7 +213,8 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
     check_output_folder(out_dir, "eval.output_dir")  # before any work: writable, and ours to replace
     from reasoning_irl.tasks import get_task
 
-    task = get_task(cfg.task)
+    task_cfg, steps["answer_format_source"] = resolve_answer_format(cfg.task, steps["pregenerated"])
+    task = get_task(task_cfg)
     models = Models(cfg, load_policy=steps["load_policy"], load_reward=steps["reward"])
     processor = ProblemProcessor(cfg, task, split, models, steps, calibration)
     timings: dict[str, float] = {"load_models": time.time() - started}
@@ -359,6 +361,10 @@ def _metrics(
             f"all {processor.n_excluded_traces} traces with a known first wrong step were excluded: it is a "
             "missing step after the trace's last one (first_error_step = the number of steps: no span to find)"
         )
+    out["answer_extraction"] = processor.answer_stats.to_metrics()
+    out["warnings"] = processor.answer_stats.warnings()
+    for warning in out["warnings"]:
+        log.warning(warning)
     out["config"] = {"eval": asdict(ev) if hasattr(ev, "__dataclass_fields__") else dict(ev)}
     return out
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reasoning_irl.eval.inputs import AnswerStats, TaskRecords, check_reward_overrides
 from reasoning_irl.eval.localise import (
     Trace,
     policy_signals,
@@ -30,7 +31,7 @@ from reasoning_irl.rewards.heads import beta_of
 from reasoning_irl.tasks.base import Record
 from reasoning_irl.tasks.grading import parse_number
 from reasoning_irl.tasks.multiple_choice import chosen_options
-from reasoning_irl.text.format import extract_answer, segment_steps
+from reasoning_irl.text.format import segment_steps
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,11 @@ class Models:
         self.policy = self.tokenizer = self.reward = None
         self.policy_name = self.reward_name = None
         self.reward_trained = None
+        #: ``reward.aggregation`` given for a trained reward model (the other reward.* keys are refused)
+        self.aggregation_override = None
+        trained = load_reward and (Path(self.reward_source(cfg) or "") / "reward_config.json").is_file()
+        if trained:  # before any model is loaded
+            self.aggregation_override = check_reward_overrides(cfg, self.reward_source(cfg))
         if load_policy:
             from reasoning_irl.models import load_causal_lm, load_tokenizer, resolve_model_path
 
@@ -58,6 +64,8 @@ class Models:
 
                 self.reward = load_reward_model(folder, model=cfg.model)
                 self.reward_trained = True
+                if self.aggregation_override:
+                    self.reward.config.aggregation = self.aggregation_override
             else:
                 from reasoning_irl.config.model import FROM_POLICY
                 from reasoning_irl.rewards.saving import build_reward_model
@@ -160,7 +168,8 @@ class ProblemProcessor:
         self.results = Results(cfg.eval.ks)  # the graded problems
         self.traces: list[Trace] = []
         self.n_problems = self.n_samples = self.n_excluded_traces = 0
-        self._records: dict[str, Record] | None = None
+        self.task_records = TaskRecords(task, split, cfg.eval.pregenerated_jsonl_path)
+        self.answer_stats = AnswerStats(task.answer_format, steps.get("answer_format_source", "task.answer_format"))
         self.policy_scorer = self.reward_scorer = None
         if steps["policy_logprobs"]:
             self.policy_scorer = PolicyScorer(
@@ -173,8 +182,11 @@ class ProblemProcessor:
             self.reward_scorer = RewardScorer(models.reward, batch_size=cfg.eval.batch_size)
         self.fitted_localisation = (calibration or {}).get("localisation") or {}
         fitted = ((calibration or {}).get("reward_aggregation") or {}).get("chosen")
-        own = models.reward.config.aggregation if models.reward is not None else "last"
-        self.aggregation = cfg.eval.reward_aggregation or fitted or own
+        own = models.reward.config.aggregation if models.reward is not None else None
+        explicit = cfg.eval.reward_aggregation or models.aggregation_override
+        self.aggregation = explicit or fitted or own or "last"
+        #: without a model or a setting, scores carried by the rows keep their own aggregation
+        self._aggregation_open = not (explicit or fitted or own)
         self.missing = {}
         if not steps["reward"]:
             self.missing["reward"] = (
@@ -188,25 +200,8 @@ class ProblemProcessor:
     # --- records -------------------------------------------------------------------------------------
     def record_for(self, problem: Problem) -> Record:
         """The task's record of this problem when the split has one with its id, else one built from the row."""
-        if self._records is None:
-            try:
-                self._records = {r.problem_id: r for r in self.task.load(self.split)}
-            except Exception as err:  # no data for this task offline: grade from the rows alone
-                log.info(
-                    "task %s split %s not loaded (%s); grading from the rows' answers",
-                    self.task.name,
-                    self.split,
-                    err,
-                )
-                self._records = {}
-        record = self._records.get(problem.problem_id)
+        record = self.task_records.record_for(problem)
         if record is not None:
-            if problem.answer is not None and str(problem.answer).strip() != str(record.answer).strip():
-                raise ValueError(
-                    f"problem {problem.problem_id!r}: the input's gold answer {problem.answer!r} differs "
-                    f"from the task's {record.answer!r}; the rows are not aligned with task="
-                    f"{self.task.name} split={self.split}"
-                )
             return record
         prompt = (
             problem.prompt
@@ -217,6 +212,8 @@ class ProblemProcessor:
 
     # --- one problem ---------------------------------------------------------------------------------
     def process(self, problem: Problem) -> list[dict[str, Any]]:
+        if problem.samples[0].join_by_prompt:
+            self.task_records.join(problem)
         samples = problem.samples
         self.n_problems += 1
         self.n_samples += len(samples)
@@ -226,8 +223,10 @@ class ProblemProcessor:
         for s in samples:
             self._check_truth(s)
         for s in samples:
-            extracted = extract_answer(s.completion)
+            found = self.task.extract(s.completion)
+            extracted = found.text
             ok = bool(self.task.grade(s.completion, record)) if gradeable else None
+            self.answer_stats.add(found.by, gradeable, ok, s.reference_correct, f"{s.problem_id}#{s.sample_idx}")
             truth, known = s.first_error_step, s.has_truth
             if not known and record is not None and self.task.checks_steps:
                 truth, known = self.task.first_error_step(s.completion, record), True
@@ -238,8 +237,11 @@ class ProblemProcessor:
                 "completion": s.completion,
                 "answer": s.answer,
                 "extracted_answer": extracted,
+                "extracted_by": found.by,
                 "correct": ok,
             }
+            if s.reference_correct is not None:
+                row["reference_correct"] = s.reference_correct
             if s.steps is not None:
                 row["input_steps"] = s.steps
             if known:
@@ -260,10 +262,13 @@ class ProblemProcessor:
             ]
         aggs = None
         if rewards is not None:
-            aggs = [aggregates(r, self.cfg.eval.discount) for r, _ in rewards]
+            aggs = [{**aggregates(r, self.cfg.eval.discount), "min": float(min(r.scores))} for r, _ in rewards]
             for name in REWARD_AGGREGATIONS:
                 scores[f"reward_{name}"] = [a[name] for a in aggs]
         elif all(s.sequence_score is not None for s in samples):  # scores carried by the input file
+            carried = {s.reward.get("aggregation") for s in samples}
+            if self._aggregation_open and len(carried) == 1 and carried <= set(REWARD_AGGREGATIONS):
+                self.aggregation, self._aggregation_open = carried.pop(), False  # reward_model_score: mean
             for name in REWARD_AGGREGATIONS:
                 values = [(s.reward.get("aggregates") or {}).get(name) for s in samples]
                 if all(v is not None for v in values):

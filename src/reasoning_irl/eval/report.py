@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from reasoning_irl.config.reward import EVAL_AGGREGATIONS
 from reasoning_irl.eval import metrics as M
 from reasoning_irl.eval.bootstrap import bootstrap_ci, bootstrap_ci_indices
 from reasoning_irl.eval.calibration import (
@@ -28,12 +29,14 @@ from reasoning_irl.eval.calibration import (
     reliability_diagram,
     score_to_probability,
 )
+from reasoning_irl.eval.inputs import answer_lines
 
 #: Selectors of best-of-N, in report order, with what each one ranks by.
 SELECTORS: dict[str, str] = {
     "reward": "the reward model's sequence score (aggregation in calibration.reward_aggregation)",
     "reward_last": "reward score at the last scored position (q_K, the sum of the rewards)",
     "reward_mean": "mean reward score over the scored positions",
+    "reward_min": "minimum reward score over the scored positions (reward.aggregation=min)",
     "reward_min_step": "minimum reward score over the steps",
     "reward_discounted": "discounted mean of the scores, weight γ^(K−1−k) (the tail weighs most)",
     "random": "constant score: the exact expectation of a uniformly random pick",
@@ -42,7 +45,7 @@ SELECTORS: dict[str, str] = {
     "majority": "share of the problem's samples with the same (normalised) answer",
     "reward_weighted_majority": "Σ softmax(reward) over samples with the same answer",
 }
-REWARD_AGGREGATIONS = ("last", "mean", "min_step", "discounted")
+REWARD_AGGREGATIONS = EVAL_AGGREGATIONS  # reward.aggregation's names, and min_step, discounted
 CALIBRATED = ("reward", "policy_mean_logprob")
 
 
@@ -398,6 +401,7 @@ def summarise(metrics: Mapping[str, Any]) -> str:
         f"evaluation: mode={metrics.get('mode')} task={metrics.get('task')} split={metrics.get('split')} "
         f"problems={metrics.get('n_problems')} samples={metrics.get('n_samples')}"
     ]
+    lines += answer_lines(metrics)
     if "maj_at_k" in metrics:
         lines.append(
             "  pass@k      " + "  ".join(f"k={k}: {_fmt(v)}" for k, v in metrics["pass_at_k"].items())

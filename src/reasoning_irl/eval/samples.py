@@ -1,9 +1,12 @@
 """Evaluation inputs and outputs: reading sample rows problem by problem, and writing ``samples.jsonl``.
 
-Input rows (pregenerated modes, docs/EVALUATION_GUIDE.md §2) need ``prompt`` (string or chat messages),
-``completion`` and ``answer``; optional ``problem_id``, ``sample_idx``, ``steps``, ``first_error_step``.
+Input rows (pregenerated modes, docs/EVALUATION_GUIDE.md §2) need ``prompt`` (string or chat messages)
+and ``completion``; optional ``answer``, ``problem_id``, ``sample_idx``, ``steps``, ``first_error_step``.
+A row without an ``answer`` key is joined to the task's record whose user message has the same text
+(:mod:`.inputs`); ``"answer": null`` means no gold answer (not graded).
 The reference code's fields are mapped: ``generation.content`` (or a string ``generation``) →
-``completion``, ``generation_idx`` → ``sample_idx``; ProcessBench-style rows (``problem``, ``steps``,
+``completion``, ``generation_idx`` → ``sample_idx``, ``correctness_reward_func`` (2.0/0.0) → the
+reference's own grade, compared with ours in ``metrics.json``; ProcessBench-style rows (``problem``, ``steps``,
 ``label``) become a prompt built from ``problem``, the steps joined by blank lines as the completion,
 and ``label`` (−1 = no error) as ``first_error_step``. Scores already in a row (our ``reward`` /
 ``policy_logprobs``, or the reference code's ``reward_model_score`` / ``policy_log_probs``) are kept so
@@ -32,7 +35,7 @@ from reasoning_irl.text.format import render_steps
 from reasoning_irl.text.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
 
 SCHEMA_VERSION = 1
-REQUIRED = ("prompt", "completion", "answer")
+REQUIRED = ("prompt", "completion")
 
 
 @dataclass
@@ -53,6 +56,10 @@ class SampleIn:
     reward: dict[str, Any] | None = None
     policy_logprobs: list[float] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: The row has no ``answer`` key: its gold answer comes from the task's record with the same user text.
+    join_by_prompt: bool = False
+    #: The reference code's ``correctness_reward_func > 0`` carried by the row (None: not present).
+    reference_correct: bool | None = None
 
 
 @dataclass
@@ -127,10 +134,11 @@ def normalise_row(
     missing = [k for k in REQUIRED if k not in row]
     if missing:
         raise DataFileError(
-            f"{where}: row is missing {', '.join(repr(m) for m in missing)}; input rows need 'prompt', "
-            "'completion' (or generation.content) and 'answer' (see docs/EVALUATION_GUIDE.md)"
+            f"{where}: row is missing {', '.join(repr(m) for m in missing)}; input rows need 'prompt' and "
+            "'completion' (or generation.content), and 'answer' unless the task's records give it "
+            "(see docs/EVALUATION_GUIDE.md)"
         )
-    prompt, completion, answer = row["prompt"], row["completion"], row["answer"]
+    prompt, completion, answer = row["prompt"], row["completion"], row.get("answer")
     if not isinstance(prompt, str) and not (
         isinstance(prompt, list)
         and all(isinstance(m, dict) and "role" in m and "content" in m for m in prompt)
@@ -165,7 +173,10 @@ def normalise_row(
         first_error_step=truth,
         has_truth=has_truth,
         meta=row.get("meta") or {},
+        join_by_prompt="answer" not in row,
     )
+    if "correctness_reward_func" in row:
+        sample.reference_correct = _finite(row["correctness_reward_func"], "correctness_reward_func", where) > 0
     reward = row.get("reward")
     if isinstance(reward, dict) and "sequence_score" in reward:
         sample.reward = reward
@@ -187,6 +198,7 @@ def normalise_row(
                 "scores": scores,
                 "aggregation": "mean",
                 "sequence_score": sum(scores) / len(scores),
+                "aggregates": {"mean": sum(scores) / len(scores)},  # the reference's selector
                 "source": "reward_model_score",
             }
             sample.sequence_score = sample.reward["sequence_score"]

@@ -28,7 +28,7 @@ from reasoning_irl.tasks.sources import (
     non_empty_lines,
     read_jsonl_rows,
 )
-from reasoning_irl.text.format import extract_answer, format_completion
+from reasoning_irl.text.format import format_completion
 
 TEST_SOURCES = {
     2024: ("aime24/test.jsonl", "HuggingFaceH4/aime_2024", "train"),
@@ -141,8 +141,8 @@ class AIMETask(Task):
             records = carve(self._train_records(), split, self.cfg.validation_fraction)
         return finish_split(records, split, self.cfg)
 
-    def grade(self, completion: str, record: Record) -> bool:
-        return numbers_equal(extract_answer(completion), record.answer)
+    def grade_answer(self, answer: str | None, record: Record) -> bool:
+        return numbers_equal(answer, record.answer)
 
     def describe(self) -> dict[str, Any]:
         return {

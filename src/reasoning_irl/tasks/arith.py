@@ -37,12 +37,14 @@ import re
 from typing import Any
 
 from reasoning_irl.tasks.base import Record, Task, check_split
-from reasoning_irl.tasks.grading import numbers_equal, parse_number
+from reasoning_irl.tasks.grading import MAX_DIGITS, numbers_equal, parse_number
 from reasoning_irl.tasks.sources import finish_split, make_prompt
 from reasoning_irl.text.format import extract_answer, format_completion, segment_steps
 
 _WORDS = {"+": "Add {}.", "-": "Subtract {}.", "*": "Multiply by {}.", "/": "Divide by {}."}
-_STEP = re.compile(r"(-?\d+)\s*([-+*/])\s*(-?\d+)\s*=\s*(-?\d+)")
+# at most MAX_DIGITS digits per number: a longer one makes the step unparsable (wrong), never an int() error
+_INT = rf"(-?\d{{1,{MAX_DIGITS}}})"
+_STEP = re.compile(rf"{_INT}\s*([-+*/])\s*{_INT}\s*=\s*{_INT}")
 _MAX_ATTEMPTS_PER_PROBLEM = 1000
 
 
@@ -160,8 +162,8 @@ class ArithTask(Task):
         return finish_split(records, split, self.cfg)
 
     # --- checking ----------------------------------------------------------------------------
-    def grade(self, completion: str, record: Record) -> bool:
-        return numbers_equal(extract_answer(completion), record.answer)
+    def grade_answer(self, answer: str | None, record: Record) -> bool:
+        return numbers_equal(answer, record.answer)
 
     def first_error_step(self, completion: str, record: Record) -> int | None:
         """Index into ``segment_steps(completion)`` of the first wrong step; None if none is wrong.

@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from reasoning_irl.text.answers import FoundAnswer, find_answer
+
 SPLITS = ("train", "validation", "test")
 
 
@@ -50,17 +52,54 @@ def check_split(split: str) -> None:
 
 
 class Task:
-    """Base class of a task. Subclasses set ``name`` and implement ``load`` and ``grade``."""
+    """Base class of a task. Subclasses set ``name`` and implement ``load`` and ``grade_answer``.
+
+    Grading is extraction then comparison: :meth:`extract` finds the final answer as
+    ``task.answer_format`` says (:func:`reasoning_irl.text.answers.find_answer`, one function for every
+    task), :meth:`grade_answer` compares it with the gold answer by the task's own notion of equal.
+    """
 
     name: ClassVar[str] = ""
     #: Whether :meth:`first_error_step` can check the steps of any completion.
     checks_steps: ClassVar[bool] = False
+    #: Whether the ``flexible`` format may fall back to the last number of the text (numeric tasks).
+    last_number_fallback: ClassVar[bool] = True
+    cfg: Any = None
+
+    @property
+    def answer_format(self) -> str:
+        """``task.answer_format``; null means ``tags`` here (evaluation resolves its own default first)."""
+        return (self.cfg.answer_format if self.cfg is not None else None) or "tags"
 
     def load(self, split: str) -> list[Record]:
         raise NotImplementedError
 
+    def extract(self, completion: str) -> FoundAnswer:
+        """The completion's final answer and the rule that found it (``extracted_by``)."""
+        return find_answer(completion, self.answer_format, last_number=self.last_number_fallback)
+
     def grade(self, completion: str, record: Record) -> bool:
-        raise NotImplementedError
+        return self.grade_answer(self.extract(completion).text, record)
+
+    def grade_answer(self, answer: str | None, record: Record) -> bool:
+        """Whether an extracted answer text equals the record's gold answer (never raises on model text)."""
+        raise NotImplementedError(f"task {self.name!r} grades only its records' own completions")
+
+    def gold_matches(self, given: str, record: Record) -> bool:
+        """Whether a gold answer given with an input row is the record's, by the grader's notion of equal.
+
+        ``2,125`` = ``2125`` (GSM8K), ``025`` = ``25`` (AIME), ``C`` = ``C. <text>`` (multiple choice);
+        a whole GSM8K solution ``… #### 2,125`` is read at its final answer.
+        """
+        if given.strip() == str(record.answer).strip():
+            return True
+        try:
+            if self.grade_answer(given, record):
+                return True
+            found = find_answer(given, "flexible", last_number=False)
+            return found.text is not None and self.grade_answer(found.text, record)
+        except NotImplementedError:
+            return False
 
     def first_error_step(self, completion: str, record: Record) -> int | None:
         """Index (into ``segment_steps(completion)``) of the first wrong step; None if none is wrong."""

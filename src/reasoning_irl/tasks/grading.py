@@ -4,7 +4,9 @@ Accepted (all compare exactly, as fractions): ``1,000`` / ``1000`` / ``$1,000.00
 ``1000.`` (trailing period) / ``1000.0`` / ``025`` (zero-padded, = 25) / ``50%`` (= 50: the gold
 answers of GSM8K and AIME are written without the sign) / ``-3`` / ``3/4`` / ``\\boxed{18}`` /
 ``$18$`` / ``18 dollars`` (one trailing unit word). Anything else — two numbers, an expression, a
-sentence — is not a number, and grades wrong.
+sentence, a number of more than :data:`MAX_DIGITS` digits (which Python's ``int`` would refuse past
+``sys.get_int_max_str_digits()``, and convert in quadratic time below it) — is not a number, and
+grades wrong: a model's text can never make grading fail.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 _FRACTION = re.compile(r"([-+]?\d+)\s*/\s*(\d+)")
 _UNIT_WORD = re.compile(r"[A-Za-z][A-Za-z.\-]*")
+#: Longest number (in digits) read as an answer; longer ones are not numbers (no gold answer comes close).
+MAX_DIGITS = 1000
 
 
 def unwrap_command(text: str, command: str) -> str:
@@ -65,11 +69,16 @@ def parse_number(text: str | None) -> Fraction | None:
         s = parts[0]
     if _GROUPED.fullmatch(s):
         s = s.replace(",", "")
-    if _NUMBER.fullmatch(s):
-        return Fraction(s + "0" if s.endswith(".") else s)
-    m = _FRACTION.fullmatch(s)
-    if m and int(m.group(2)) != 0:
-        return Fraction(int(m.group(1)), int(m.group(2)))
+    if sum(ch.isdigit() for ch in s) > MAX_DIGITS:
+        return None
+    try:  # ValueError: past sys.get_int_max_str_digits() when a process lowered it below MAX_DIGITS
+        if _NUMBER.fullmatch(s):
+            return Fraction(s + "0" if s.endswith(".") else s)
+        m = _FRACTION.fullmatch(s)
+        if m and int(m.group(2)) != 0:
+            return Fraction(int(m.group(1)), int(m.group(2)))
+    except ValueError:
+        return None
     return None
 
 

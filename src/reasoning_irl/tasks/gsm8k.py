@@ -25,7 +25,7 @@ from reasoning_irl.tasks.sources import (
     non_empty_lines,
     read_jsonl_rows,
 )
-from reasoning_irl.text.format import extract_answer, format_completion
+from reasoning_irl.text.format import format_completion
 
 HUB_ID = "openai/gsm8k"
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
@@ -83,8 +83,8 @@ class GSM8KTask(Task):
             records = carve(records, split, self.cfg.validation_fraction)
         return finish_split(records, split, self.cfg)
 
-    def grade(self, completion: str, record: Record) -> bool:
-        return numbers_equal(extract_answer(completion), record.answer)
+    def grade_answer(self, answer: str | None, record: Record) -> bool:
+        return numbers_equal(answer, record.answer)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,7 @@ from reasoning_irl.tasks.sources import (
     non_empty_lines,
     read_jsonl_rows,
 )
-from reasoning_irl.text.format import extract_answer, format_completion
+from reasoning_irl.text.format import format_completion
 
 HUB_ID = "HuggingFaceH4/MATH-500"
 LOCAL_FILE = "math500/test.jsonl"
@@ -64,8 +64,8 @@ class Math500Task(Task):
         ]
         return finish_split(records, split, self.cfg)
 
-    def grade(self, completion: str, record: Record) -> bool:
-        return math_answers_equal(extract_answer(completion), record.answer)
+    def grade_answer(self, answer: str | None, record: Record) -> bool:
+        return math_answers_equal(answer, record.answer)
 
     def describe(self) -> dict[str, Any]:
         return {"task": self.name, "source": self.source, "split_rule": "test only (MATH-500)"}

@@ -146,14 +146,21 @@ def chosen_options(answer: str | None, options: list[str]) -> list[int]:
 
 
 def grade_choice(completion: str, record: Record) -> bool:
-    """Whether the completion's answer names the gold option (see the module docstring)."""
+    """Whether the completion's answer block names the gold option (see the module docstring)."""
+    return names_gold(extract_answer(completion), record)
+
+
+def names_gold(answer: str | None, record: Record) -> bool:
+    """Whether an answer text names the gold option (see the module docstring)."""
     options, gold = record.meta["options"], LETTERS.index(record.meta["answer_letter"])
-    chosen = chosen_options(extract_answer(completion), options)
+    chosen = chosen_options(answer, options)
     return bool(chosen) and all(_key(options[i]) == _key(options[gold]) for i in chosen)
 
 
 class ChoiceTask(Task):
     """Base of the multiple-choice tasks: grading by letter or option text."""
 
-    def grade(self, completion: str, record: Record) -> bool:
-        return grade_choice(completion, record)
+    last_number_fallback = False  # a stray number is not a choice
+
+    def grade_answer(self, answer: str | None, record: Record) -> bool:
+        return names_gold(answer, record)
