@@ -129,9 +129,12 @@ class DiscriminatorConfig:
     max_grad_norm: float | None = 1.0
     #: Sequences per forward/backward pass; gradients accumulate to one step per update.
     micro_batch_size: int = 16
-    #: Replay-buffer capacity in sequences per class (0 = no buffer: every update uses the current batch).
+    #: Replay-buffer capacity in *sequences* per class (0 = no buffer: every update uses the current
+    #: batch). The reference's ``training.buffer_size=50`` counted batches: 50 × 16 × 8 = 6400 sequences.
+    #: It must hold at least one step's negatives, or the FIFO would drop the first prompts' (refused).
     replay_buffer_size: int = 0
-    #: Sequences per class drawn from the replay buffer for each update (the current batch is pushed first).
+    #: Sequences per class drawn from the replay buffer for each update (the current batch is pushed
+    #: first); the reference drew per_device_train_batch_size // 2 = 8.
     replay_batch_size: int = 16
     #: Reward temperature T: exported rewards are divided by it (never the logit inside the loss).
     reward_temperature: float = 1.0
