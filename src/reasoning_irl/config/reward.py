@@ -9,7 +9,7 @@ wrong choice fails when the config is built, with the accepted values in the mes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 GRANULARITIES = ("sparse", "step", "interval", "dense")
 HEADS = ("linear", "linear_sum", "log_ratio", "log_prob")
@@ -25,12 +25,6 @@ PERTURBATIONS = (
     "distractor_answer",
     "wrong_result",
 )
-
-
-def _default_perturbations() -> list[str]:
-    # The reference code's math list plus "answer with a number from the reasoning" (METHOD.md §1.3) and
-    # "a wrong result the computation carries on from" (the error a policy makes).
-    return ["flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reasoning", "wrong_result"]
 
 
 def _choice(section: str, key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -142,8 +136,10 @@ class DiscriminatorConfig:
     #: reference runs used 5). Only the exported reward is clipped, never the discriminator's logit.
     reward_clip: float | None = None
     #: Perturbations of expert traces used as negatives (chosen per trace, uniformly); see
-    #: :mod:`reasoning_irl.rewards.perturbations`.
-    perturbations: list[str] = field(default_factory=_default_perturbations)
+    #: :mod:`reasoning_irl.rewards.perturbations`. null (default) = the task kind's list: math tasks
+    #: ``[flip_operator, nearby_answer, corrupt_numbers, answer_from_reasoning, wrong_result]``,
+    #: multiple-choice tasks ``[distractor_answer, wrong_result]`` (``perturbations.default_perturbations``).
+    perturbations: list[str] | None = None
     #: Perturbed copies made of each expert trace per batch (unchanged ones are dropped).
     perturbations_per_expert: int = 1
     #: Weight of each policy sample relative to a perturbed expert inside the negative class (the classes
@@ -162,7 +158,7 @@ class DiscriminatorConfig:
         _choice("discriminator", "loss", self.loss, LOSSES)
         _choice("discriminator", "form", self.form, FORMS)
         _choice("discriminator", "label_positions", self.label_positions, LABEL_POSITIONS)
-        for name in self.perturbations:
+        for name in self.perturbations or []:
             _choice("discriminator", "perturbations[]", name, PERTURBATIONS)
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ValueError(f"discriminator.label_smoothing={self.label_smoothing} must be in [0, 0.5)")

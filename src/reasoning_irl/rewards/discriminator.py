@@ -45,7 +45,7 @@ from reasoning_irl.rewards.losses import (
     gradient_penalty,
     wgan_critic_loss,
 )
-from reasoning_irl.rewards.perturbations import perturb_traces
+from reasoning_irl.rewards.perturbations import check_perturbations, default_perturbations, perturb_traces
 from reasoning_irl.rewards.positions import segment_ids
 from reasoning_irl.rewards.replay import ReplayBuffer
 from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
@@ -59,7 +59,7 @@ class Discriminator:
 
     def __init__(self, reward_model: RewardModel, config: DiscriminatorConfig, *,
                  policy_tokenizer_hash: str | None = None, policy_logprobs: PolicyLogprobs | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, task_kind: str = "math") -> None:
         if config.loss == "wgan" and reward_model.config.head in LIKELIHOOD_HEADS:
             head = reward_model.config.head
             raise ValueError(
@@ -90,6 +90,11 @@ class Discriminator:
                     f"({policy_tokenizer_hash[:12]} ≠ {reward_model.tokenizer_hash[:12]}); use "
                     "model.reward=from_policy or discriminator.form=gail"
                 )
+        #: The perturbations used: ``discriminator.perturbations``, or the list of the task's
+        #: ``answer_kind`` (``task_kind``) when it is null.
+        self.perturbations = (list(config.perturbations) if config.perturbations is not None
+                              else default_perturbations(task_kind))
+        check_perturbations(self.perturbations, task_kind)
         self.reward_model = reward_model
         self.config = config
         self.policy_logprobs = policy_logprobs
@@ -111,7 +116,7 @@ class Discriminator:
         """``perturbations_per_expert`` perturbed copies of each expert, unchanged ones dropped."""
         if self.config.perturbations_per_expert == 0 or not experts:
             return []
-        results = perturb_traces([e.completion for e in experts], self.config.perturbations, seed, metas,
+        results = perturb_traces([e.completion for e in experts], self.perturbations, seed, metas,
                                  copies=self.config.perturbations_per_expert)
         return [
             DiscriminatorSample(experts[i].prompt, p.text, "perturbed", problem_id=experts[i].problem_id,

@@ -155,5 +155,7 @@ def grade_choice(completion: str, record: Record) -> bool:
 class ChoiceTask(Task):
     """Base of the multiple-choice tasks: grading by letter or option text."""
 
+    answer_kind = "multiple_choice"
+
     def grade(self, completion: str, record: Record) -> bool:
         return grade_choice(completion, record)

@@ -112,7 +112,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
         with run.timer("load_model"):
             tokenizer = load_tokenizer(policy_path, cfg.model)
             policy = apply_lora(load_causal_lm(policy_path, cfg.model), cfg.model).to(device)
-            discriminator = _setup_discriminator(cfg, policy_path, policy, tokenizer, device)
+            discriminator = _setup_discriminator(cfg, policy_path, policy, tokenizer, device, task.answer_kind)
         reference = make_reference(policy, cfg.algo.kl_beta)
         optimizer = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad], lr=training.learning_rate,
                                       betas=(training.adam_beta1, training.adam_beta2),
@@ -289,7 +289,8 @@ def warm_start_config(cfg: Any, output_root: str | Path):
                                                      eval_problems=cfg.training.eval_problems))
 
 
-def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: torch.device) -> Discriminator:
+def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: torch.device,
+                         task_kind: str = "math") -> Discriminator:
     """The reward model (``from_policy``: the warm start's weights) and the discriminator that trains it."""
     backbone = policy_path if cfg.model.reward == FROM_POLICY else cfg.model.reward
     reward_model = build_reward_model(cfg.reward, cfg.model, form=cfg.discriminator.form,
@@ -299,7 +300,7 @@ def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: 
         def logprobs(prompts, completions):  # log π_θ of each reward-model completion token (EOS included)
             return _policy_token_logprobs(policy, tokenizer, prompts, completions, cfg)
     return Discriminator(reward_model, cfg.discriminator, policy_tokenizer_hash=tokenizer_hash(tokenizer),
-                         policy_logprobs=logprobs, seed=cfg.seed)
+                         policy_logprobs=logprobs, seed=cfg.seed, task_kind=task_kind)
 
 
 @torch.no_grad()
