@@ -16,7 +16,7 @@ HEADS = ("linear", "linear_sum", "log_ratio", "log_prob")
 AGGREGATIONS = ("last", "mean", "min")
 LOSSES = ("bce", "bradley_terry", "wgan")
 FORMS = ("gail", "airl")
-LABEL_POSITIONS = ("prefix", "last", "first_change")
+LABEL_POSITIONS = ("prefix", "last", "first_change", "sequence")
 PERTURBATIONS = (
     "flip_operator",
     "nearby_answer",
@@ -99,7 +99,8 @@ class DiscriminatorConfig:
     #: worked). ``last``: policy samples labelled only at their last position. ``first_change``: as
     #: ``prefix``, but a perturbed trace is negative only at the first scored position at or after its
     #: change and unlabelled after it — for segment logits (the ``airl`` form), where a later segment
-    #: that is right given the changed one is not itself an error.
+    #: that is right given the changed one is not itself an error. ``sequence``: the reference code's —
+    #: a perturbed trace negative at every position, before its change too (experts, policy as ``prefix``).
     label_positions: str = "prefix"
     #: Label smoothing ε of ``bce``: targets 1 − ε and ε (the reference code's current 0.1).
     label_smoothing: float = 0.1
