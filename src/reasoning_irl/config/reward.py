@@ -16,6 +16,7 @@ HEADS = ("linear", "linear_sum", "log_ratio", "log_prob")
 AGGREGATIONS = ("last", "mean", "min")
 LOSSES = ("bce", "bradley_terry", "wgan")
 FORMS = ("gail", "airl")
+DISCRIMINATOR_SCHEDULES = ("constant", "cosine")
 LABEL_POSITIONS = ("prefix", "last", "first_change", "sequence")
 PERTURBATIONS = (
     "flip_operator",
@@ -113,13 +114,22 @@ class DiscriminatorConfig:
     gamma: float = 1.0
     #: Discriminator optimiser steps per call of the update (K; 3 in the reference's final runs).
     updates_per_step: int = 3
+    #: Discriminator optimiser steps per step of the reward warm-up (``training.reward_warmup_steps``);
+    #: None = ``updates_per_step``. The reference took one (METHOD §1.5).
+    warmup_updates_per_step: int | None = None
     #: Learning rate of the backbone (π_ψ for ``log_ratio``).
     learning_rate: float = 1e-4
     #: Learning rate of the head (the linear head, the log-ratio bias b, the airl potential); None =
     #: ``learning_rate``. A fresh head on a trained backbone usually wants a larger one.
     head_learning_rate: float | None = None
-    #: AdamW weight decay (of the backbone only; the head is not decayed).
+    #: AdamW weight decay of the backbone (β = (0.9, 0.99); the reference used 0.1).
     weight_decay: float = 0.0
+    #: AdamW weight decay of the head (the linear head, the bias b, the airl potential); 0 = not decayed.
+    head_weight_decay: float = 0.0
+    #: ``constant`` (default) or ``cosine``: the reference's schedule — linear warm-up *from 0* over the
+    #: discriminator steps of the reward warm-up, then cosine decay to 0 at warm-up + max_steps × K
+    #: (``transformers``' cosine-with-warm-up; the trainer sets both lengths).
+    lr_scheduler: str = "constant"
     #: Gradient-norm clip per optimiser step (None = no clipping; the norm is still logged).
     max_grad_norm: float | None = 1.0
     #: Sequences per forward/backward pass; gradients accumulate to one step per update.
@@ -159,6 +169,13 @@ class DiscriminatorConfig:
         _choice("discriminator", "loss", self.loss, LOSSES)
         _choice("discriminator", "form", self.form, FORMS)
         _choice("discriminator", "label_positions", self.label_positions, LABEL_POSITIONS)
+        _choice("discriminator", "lr_scheduler", self.lr_scheduler, DISCRIMINATOR_SCHEDULES)
+        if self.warmup_updates_per_step is not None and self.warmup_updates_per_step < 0:
+            raise ValueError(f"discriminator.warmup_updates_per_step={self.warmup_updates_per_step} must be >= 0 "
+                             "or null (= updates_per_step)")
+        if self.weight_decay < 0 or self.head_weight_decay < 0:
+            raise ValueError(f"discriminator.weight_decay={self.weight_decay} and head_weight_decay="
+                             f"{self.head_weight_decay} must be >= 0")
         for name in self.perturbations or []:
             _choice("discriminator", "perturbations[]", name, PERTURBATIONS)
         if not 0.0 <= self.label_smoothing < 0.5:

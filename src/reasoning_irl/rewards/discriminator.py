@@ -102,13 +102,35 @@ class Discriminator:
         head_lr = config.head_learning_rate or config.learning_rate
         groups = [{"params": reward_model.backbone_parameters(), "lr": config.learning_rate,
                    "weight_decay": config.weight_decay},
-                  {"params": reward_model.head_parameters(), "lr": head_lr, "weight_decay": 0.0}]
+                  {"params": reward_model.head_parameters(), "lr": head_lr, "weight_decay": config.head_weight_decay}]
         groups = [g for g in groups if g["params"]]
         if not groups:
             raise ValueError("the reward model has no trainable parameter")
         self.optimizer = torch.optim.AdamW(groups, betas=(0.9, 0.99))
+        self._base_lrs = [g["lr"] for g in self.optimizer.param_groups]
+        self._schedule: tuple[int, int] | None = None  # (warm-up steps, total steps) of lr_scheduler=cosine
         self.replay = ReplayBuffer(config.replay_buffer_size, seed) if config.replay_buffer_size > 0 else None
         self.steps_done = 0
+
+    def set_schedule(self, warmup_steps: int, total_steps: int) -> None:
+        """Lengths, in discriminator optimiser steps, of ``lr_scheduler=cosine`` (no effect when constant)."""
+        if warmup_steps < 0 or total_steps < warmup_steps:
+            raise ValueError(f"discriminator schedule: total_steps={total_steps} must be >= warmup_steps={warmup_steps} >= 0")
+        self._schedule = (warmup_steps, total_steps)
+
+    def lr_factor(self, step: int) -> float:
+        """Multiplier of the lr at optimiser step ``step`` (0-based): 1, or the reference's cosine with warm-up
+        from 0 — step/W for step < W, then ½(1 + cos(π·(step − W)/(total − W))), 0 past the end."""
+        if self.config.lr_scheduler == "constant":
+            return 1.0
+        if self._schedule is None:
+            raise ValueError("discriminator.lr_scheduler=cosine needs its lengths: call set_schedule(warmup_steps, "
+                             "total_steps) first (the AIRL trainer does)")
+        warmup, total = self._schedule
+        if step < warmup:
+            return step / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
 
     # --- negatives ----------------------------------------------------------------------------------
     def perturbed_negatives(self, experts: Sequence[DiscriminatorSample], seed: int,
@@ -132,13 +154,14 @@ class Discriminator:
                                        clip=self.config.reward_clip)
 
     # --- the update ---------------------------------------------------------------------------------
-    def update(self, positives: Sequence[DiscriminatorSample],
-               negatives: Sequence[DiscriminatorSample]) -> dict[str, float]:
-        """Push (replay) and take K optimiser steps; metrics averaged over the steps."""
+    def update(self, positives: Sequence[DiscriminatorSample], negatives: Sequence[DiscriminatorSample],
+               updates: int | None = None) -> dict[str, float]:
+        """Push (replay) and take K optimiser steps (``updates``, default ``updates_per_step``); metrics
+        averaged over the steps."""
         if self.replay is not None:
             self.replay.push(positives, negatives)
         history = []
-        for _ in range(self.config.updates_per_step):
+        for _ in range(self.config.updates_per_step if updates is None else updates):
             if self.replay is not None:
                 batch_pos, batch_neg = self.replay.sample(self.config.replay_batch_size)
             else:
@@ -169,6 +192,9 @@ class Discriminator:
         distributed.average_gradients(params)  # several processes: keep the replicas equal (no-op for one)
         grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm else math.inf)
         fault_point("disc_update")  # deterministic fault injection (reasoning_irl.faults); no-op when unset
+        factor = self.lr_factor(self.steps_done)
+        for group, base in zip(self.optimizer.param_groups, self._base_lrs):
+            group["lr"] = base * factor
         self.optimizer.step()
         self.steps_done += 1
         stats["grad_norm"] = float(grad_norm)
