@@ -151,6 +151,7 @@ def _discriminator(group: str, task: str) -> list[str]:
     return [
         "reward:",
         "  head: linear              # the reference runs' scalar head on the reward backbone",
+        "  head_init_std: 0.02       # a fresh head as transformers initialises one (initializer_range)",
         "discriminator:",
         "  form: gail                # the reference critic: a logistic classifier, no policy-density term",
         "  label_positions: sequence # the reference: a perturbed trace is negative at every position",

@@ -131,6 +131,7 @@ def _check_paper_airl(cfg, task: str) -> None:
     """The reference's critic, buffer, labels, advantage and optimiser (METHOD §1.2–1.5, §2.2)."""
     d = cfg.discriminator
     assert (cfg.reward.head, d.form, d.loss, d.label_smoothing) == ("linear", "gail", "bce", 0.1)
+    assert cfg.reward.head_init_std == 0.02  # a fresh head initialised as transformers does
     assert d.relabel_correct_samples  # switch_label_if_correct: true in all the paper's main runs
     assert d.replay_buffer_size == 50 * 16 * 8 and d.replay_batch_size == 8  # METHOD §1.5 (defect 2)
     assert d.label_positions == "sequence"  # a perturbed trace negative at every position
