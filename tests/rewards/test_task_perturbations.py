@@ -39,7 +39,8 @@ def test_multiple_choice_experts_get_distractor_negatives_by_default(make_reward
                          task_kind=task_class.answer_kind)
     experts = [DiscriminatorSample(r.prompt, r.target, "expert", problem_id=r.problem_id) for r in records]
     negatives = disc.perturbed_negatives(experts, seed=3, metas=[r.meta for r in records])
-    assert negatives, "a multiple-choice task must get perturbed negatives"
+    # every expert gets one: a function that leaves a trace unchanged (wrong_result on prose) gives way to another
+    assert len(negatives) == len(records)
     options = {f"{letter}. {text}" for letter, text in zip("ABCDE", OPTIONS)}
     answers = [extract_answer(n.completion) for n in negatives]
     assert all(a in options for a in answers), answers  # never "B. Vitmain D"
@@ -64,3 +65,13 @@ def test_answer_mangling_perturbations_are_refused_for_multiple_choice(make_rewa
         Discriminator(make_reward_model(head="linear"),
                       DiscriminatorConfig(form="gail", perturbations=["nearby_answer", "distractor_answer"]),
                       task_kind="multiple_choice")
+
+
+def test_a_perturbation_that_changes_nothing_gives_way_to_one_that_does():
+    from reasoning_irl.rewards.perturbations import perturb_traces
+
+    records = _records("mmlu_pro", count=40)
+    results = perturb_traces([r.target for r in records], ["wrong_result", "distractor_answer"], seed=0,
+                             metas=[r.meta for r in records])
+    assert len(results) == 40 and {p.name for _, p in results} == {"distractor_answer"}  # no equation line
+    assert perturb_traces(["no tags at all"], ["wrong_result", "distractor_answer"], seed=0) == []  # none can

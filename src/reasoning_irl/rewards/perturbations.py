@@ -4,7 +4,8 @@ Each perturbation rewrites one completion and returns a :class:`Perturbation` sa
 changed (unchanged results must be dropped, or one text would be labelled both ways), the first changed
 character (so the first changed *token* is known exactly for the ``prefix`` labels) and the first
 changed step (ground truth for localisation tests). One is chosen per trace, not per batch, from a
-random generator seeded by (seed, trace index, copy), so a batch is reproducible from its seed.
+random generator seeded by (seed, trace index, copy), so a batch is reproducible from its seed; one
+that changes nothing gives way to another (:func:`perturb_traces`).
 
 - ``flip_operator``: in one random reasoning line ``a op b = c``, replace ``op`` by another operator
   under which the line is false (numbers and result unchanged). A minus sign needs spaces on both
@@ -325,6 +326,9 @@ def perturb_traces(
 ) -> list[tuple[int, Perturbation]]:
     """``copies`` perturbed versions of every trace, one perturbation drawn per trace and copy.
 
+    One name is drawn uniformly; when it leaves the trace unchanged, the other names are tried in a
+    random order, and the trace gets no copy only when none changes it (a draw that changes the trace
+    is never redrawn, so lists whose functions always apply give what a single draw gives).
     Returns ``(trace index, perturbation)`` for the *changed* results only; the same ``seed`` gives the
     same list. The generator of trace i, copy j is seeded with the string ``"{seed}:{i}:{j}"``
     (deterministic across processes), so a trace's perturbation does not depend on the others.
@@ -336,7 +340,15 @@ def perturb_traces(
         meta = metas[i] if metas is not None else None
         for j in range(copies):
             rng = random.Random(f"{seed}:{i}:{j}")
-            result = perturb(trace, rng.choice(list(names)), rng, meta)
+            first = rng.choice(list(names))
+            result = perturb(trace, first, rng, meta)
+            if not result.changed:  # e.g. wrong_result on prose: another function gets its turn
+                others = list(dict.fromkeys(n for n in names if n != first))
+                rng.shuffle(others)
+                for name in others:
+                    result = perturb(trace, name, rng, meta)
+                    if result.changed:
+                        break
             if result.changed:
                 out.append((i, result))
     return out
