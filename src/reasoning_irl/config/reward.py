@@ -146,7 +146,8 @@ class DiscriminatorConfig:
     #: Clip of the reward given to the policy, [−c, c] after the temperature (None = no clipping; the
     #: reference runs used 5). Only the exported reward is clipped, never the discriminator's logit.
     reward_clip: float | None = None
-    #: Perturbations of expert traces used as negatives (chosen per trace, uniformly); see
+    #: Perturbations of expert traces used as negatives (chosen per trace, uniformly; one that changes
+    #: nothing gives way to another); see
     #: :mod:`reasoning_irl.rewards.perturbations`. null (default) = the task kind's list: math tasks
     #: ``[flip_operator, nearby_answer, corrupt_numbers, answer_from_reasoning, wrong_result]``,
     #: multiple-choice tasks ``[distractor_answer, wrong_result]`` (``perturbations.default_perturbations``).
