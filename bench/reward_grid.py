@@ -96,7 +96,7 @@ def run_one(granularity: str, head: str, form: str, seed: int, args) -> dict:
     train_seconds = time.perf_counter() - start
     n = args.eval_problems
     metrics = evaluate_on_perturbations(reward_model, task.load("validation")[:n], task.load("test")[:n],
-                                        disc_cfg.perturbations, task=task, seed=1000 + seed)
+                                        discriminator.perturbations, task=task, seed=1000 + seed)
     return {
         "config": config_of(granularity, head, form, seed, args),
         "metrics": metrics,

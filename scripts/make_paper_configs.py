@@ -1,21 +1,30 @@
-"""Write the paper's experiment grid as Hydra configs, deterministically.
+"""Write the two experiment sets (the paper's runs, and ours) as Hydra configs, deterministically.
 
-    python scripts/make_paper_configs.py            # (re)write configs/experiment/paper/ and configs/plots/paper_*.yaml
+    python scripts/make_paper_configs.py            # (re)write configs/experiment/{paper,verifier_free}/, configs/plots/
     python scripts/make_paper_configs.py --check    # exit 1 if the committed files differ from this script's output
 
 Grid: task (gsm8k, medreason, mmlu_pro, aime) × backbone (Qwen2.5-3B, Qwen2.5-7B, Llama-3.2-3B,
-Llama-3.1-8B, Qwen3-4B) × method (AIRL sparse / step / interval / dense, SFT, GRPO):
+Llama-3.1-8B, Qwen3-4B) × method (AIRL sparse / step / interval / dense, SFT, and in ``paper`` GRPO):
 
-- ``configs/experiment/paper/<task>_<backbone>_<method>.yaml``        training (train_irl / train_sft / train_grpo)
-- ``configs/experiment/paper/eval/<task>_<backbone>_<method>.yaml``   its evaluation (evaluate.py) on the test split
-- ``configs/plots/paper_<task>.yaml``                                 the plot spec of the task's table
+- ``configs/experiment/<set>/<task>_<backbone>_<method>.yaml``        training (train_irl / train_sft / train_grpo)
+- ``configs/experiment/<set>/eval/<task>_<backbone>_<method>.yaml``   its evaluation (evaluate.py) on the test split
+- ``configs/plots/<set>_<task>.yaml``                                 the plot spec of the task's table
 
-Hyper-parameters: METHOD.md §7.2 (final "retake" runs) and §3.1–3.3, with the fixes of METHOD §9:
-validation carved from train (``task.validation_fraction``; never test), ``best/`` chosen verifier-free
-(validation expert NLL for the policy, validation AUROC for the reward model), gold answers never used
-to train the discriminator (``discriminator.relabel_correct_samples=false``; the paper switched labels
-of correct samples). Edit this script, not the generated files; ``tests/cluster/test_paper_configs.py``
-checks that they are equal.
+Sets (every difference between them, and from the reference, with its reason: docs/CONFIGS.md):
+
+- ``paper``: the paper's runs as they were (METHOD.md §7.2 final "retake" runs, §1.3–1.5, §2.2, §3):
+  linear head, GAIL critic, label switching on (gold answers), the reference's replay buffer
+  (6400 sequences per class, 8 + 8 draws), perturbations, labels (a perturbed trace negative everywhere),
+  ``average_dense`` advantage, discriminator optimiser (wd 0.1, warm-up from 0 then cosine), selection
+  by validation correctness, evaluation at T = 0.5, GRPO with the integer-answer reward. Only the
+  result-changing bugs of METHOD §9 are fixed (validation from train, not test; answers graded against
+  their own problem; multiple-choice negatives used; exact completion spans; EOS on every trace).
+- ``verifier_free``: this project's method at the paper's scale — no gold answers anywhere (no label
+  switching, no outcome rewards, selection by validation expert NLL / AUROC); the project's defaults for
+  the method (``log_prob`` head, ``airl`` form, prefix labels, the task kind's perturbations, ``group``
+  advantage). No GRPO run (it trains on gold answers); its plot spec shows the paper set's GRPO row.
+
+Edit this script, not the generated files; ``tests/cluster/test_paper_configs.py`` checks that they are equal.
 """
 
 from __future__ import annotations
@@ -25,9 +34,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = ROOT / "configs" / "experiment" / "paper"
+EXPERIMENT_ROOT = ROOT / "configs" / "experiment"
 PLOTS = ROOT / "configs" / "plots"
 
+SETS = ("paper", "verifier_free")
 TASKS = ("gsm8k", "medreason", "mmlu_pro", "aime")
 #: Backbone config name (configs/model/<name>.yaml) → label in the tables.
 BACKBONES = {
@@ -39,34 +49,53 @@ BACKBONES = {
 }
 GRANULARITIES = ("sparse", "step", "interval", "dense")
 METHODS = tuple(f"airl_{g}" for g in GRANULARITIES) + ("sft", "grpo")
+#: Methods of each set: GRPO trains on gold answers, so it is not part of the verifier-free set.
+SET_METHODS = {"paper": METHODS, "verifier_free": METHODS[:-1]}
 ENTRY = {**{f"airl_{g}": "train_irl.py" for g in GRANULARITIES}, "sft": "train_sft.py", "grpo": "train_grpo.py"}
 LABEL = {**{f"airl_{g}": f"AIRL ({g})" for g in GRANULARITIES}, "sft": "SFT", "grpo": "GRPO"}
 #: Tasks whose expert traces are not in the source data (written by an LLM in the paper; DESIGN §5).
 NEEDS_TRACES = ("medreason", "mmlu_pro")
+#: Multiple-choice tasks (their answers are options).
+MULTIPLE_CHOICE = ("medreason", "mmlu_pro")
+#: Tasks with integer answers: the reference's GRPO added ``int_reward_func`` there (METHOD §3.3).
+INTEGER_ANSWERS = ("gsm8k", "aime")
 SEED = 42
+#: The reference buffer: training.buffer_size × per_device_train_batch_size × grad_accum (METHOD §1.5).
+REPLAY_SEQUENCES = 50 * 16 * 8
+#: The reference's math perturbations (METHOD §1.3; our names of its three functions).
+REFERENCE_MATH_PERTURBATIONS = "[flip_operator, nearby_answer, corrupt_numbers]"
 
 HEADER = "# GENERATED by scripts/make_paper_configs.py — edit the script, not this file.\n"
+ABOUT = {
+    "paper": "the paper's run as it was (METHOD.md §7.2), only result-changing bugs of §9 fixed",
+    "verifier_free": "this project's method at the paper's scale, no gold answers anywhere",
+}
 
 
-def run_name(task: str, backbone: str, method: str) -> str:
-    return f"paper-{task}-{backbone}-{method}-seed${{seed}}"
+def run_name(task: str, backbone: str, method: str, group: str = "paper") -> str:
+    return f"{group}-{task}-{backbone}-{method}-seed${{seed}}"
 
 
 def _prompt_length(task: str, backbone: str) -> int:
     # METHOD §7.2: 350 for MMLU/MedReason with Llama-8B, 300 elsewhere.
-    return 350 if backbone == "llama3.1-8b" and task in ("mmlu_pro", "medreason") else 300
+    return 350 if backbone == "llama3.1-8b" and task in MULTIPLE_CHOICE else 300
 
 
-def _command(task: str, backbone: str, method: str) -> list[str]:
-    name = f"paper/{task}_{backbone}_{method}"
-    extra = " task.expert_traces_path=$REASONING_IRL_DATA/<task>_traces.jsonl" if task in NEEDS_TRACES else ""
-    extra = extra.replace("<task>", task)
+def _traces(group: str, task: str, method: str) -> str:
+    """The traces file a run needs: MC tasks always; GSM8K's teacher traces for the paper's AIRL/SFT."""
+    needs = task in NEEDS_TRACES or (group == "paper" and task == "gsm8k" and method != "grpo")
+    return f" task.expert_traces_path=$REASONING_IRL_DATA/{task}_traces.jsonl" if needs else ""
+
+
+def _command(group: str, task: str, backbone: str, method: str) -> list[str]:
+    name = f"{group}/{task}_{backbone}_{method}"
+    extra = _traces(group, task, method)
     launch = "accelerate launch --config_file configs/accelerate/ddp.yaml" if backbone in (
         "qwen2.5-7b", "llama3.1-8b") else "python"
     return [
         f"#   {launch} {ENTRY[method]} experiment={name}{extra}",
         f"#   python {ENTRY[method]} --multirun hydra/launcher=slurm experiment={name} seed=42,43,44{extra}",
-        f"# then: python evaluate.py experiment=paper/eval/{task}_{backbone}_{method}",
+        f"# then: python evaluate.py experiment={group}/eval/{task}_{backbone}_{method}",
     ]
 
 
@@ -92,38 +121,76 @@ def _sampling(num_generations: int = 8) -> list[str]:
     ]
 
 
-def train_config(task: str, backbone: str, method: str) -> str:
+def _select(group: str) -> str:
+    if group == "paper":
+        return "  select_by: correctness    # the reference: validation correctness (validation from train, not test)"
+    return "  select_by: nll            # verifier-free selection on validation (from train), never test"
+
+
+def _discriminator(group: str, task: str) -> list[str]:
+    shared = [
+        "  learning_rate: 1.0e-05    # model.reward_learning_rate",
+        "  label_smoothing: 0.1",
+        "  updates_per_step: 3       # reward_updates_per_policy_step in the final runs",
+        "  micro_batch_size: 4       # training.max_micro_batch",
+        "  reward_clip: 5.0          # clip_reward_model, reward_lb/ub = ±5",
+        "  perturbations_per_expert: 1",
+    ]
+    if group == "verifier_free":
+        return [
+            "reward:",
+            "  head: log_prob            # this project's head: q = β·Σ log π_ψ (AIRL's optimal reward)",
+            "discriminator:",
+            "  form: airl                # logit f − log π (Fu et al. 2018)",
+            "  label_positions: prefix   # a perturbed trace is an expert prefix before its change",
+            *shared,
+            "  perturbations: null       # the task kind's list (multiple choice: distractor options)",
+            "  relabel_correct_samples: false   # verifier-free",
+        ]
+    perturbations = "[distractor_answer]" if task in MULTIPLE_CHOICE else REFERENCE_MATH_PERTURBATIONS
+    return [
+        "reward:",
+        "  head: linear              # the reference runs' scalar head on the reward backbone",
+        "  head_init_std: 0.02       # a fresh head as transformers initialises one (initializer_range)",
+        "discriminator:",
+        "  form: gail                # the reference critic: a logistic classifier, no policy-density term",
+        "  label_positions: sequence # the reference: a perturbed trace is negative at every position",
+        *shared,
+        "  weight_decay: 0.1         # the reference's reward optimiser: AdamW (0.9, 0.99), wd 0.1",
+        "  head_weight_decay: 0.1",
+        "  lr_scheduler: cosine      # linear warm-up from 0 over the reward warm-up, cosine over W + 400 × 3",
+        "  warmup_updates_per_step: 1   # one discriminator step per warm-up step",
+        f"  perturbations: {perturbations}",
+        f"  replay_buffer_size: {REPLAY_SEQUENCES}   # training.buffer_size=50 × 16 × 8 sequences per class",
+        "  replay_batch_size: 8      # per_device_train_batch_size // 2 per class and update",
+        "  relabel_correct_samples: true   # switch_label_if_correct (uses gold answers)",
+    ]
+
+
+def train_config(task: str, backbone: str, method: str, group: str = "paper") -> str:
     granularity = method.split("_", 1)[1] if method.startswith("airl_") else None
     lines = [
         "# @package _global_",
-        *_command(task, backbone, method),
-        f"# Paper: {LABEL[method]} on {task} with {BACKBONES[backbone]} (METHOD.md §7.2, with the fixes of §9).",
+        *_command(group, task, backbone, method),
+        f"# {LABEL[method]} on {task} with {BACKBONES[backbone]}: {ABOUT[group]}.",
+        "# Every difference between the two sets, and from the reference: docs/CONFIGS.md.",
         HEADER.rstrip("\n"),
         "defaults:",
         f"  - override /task: {task}",
         f"  - override /model: {backbone}",
     ]
+    algo = "average_dense" if group == "paper" else "group"
     if granularity:
-        lines += [f"  - override /reward: {granularity}", "  - override /discriminator: bce", "  - override /algo: group"]
+        lines += [f"  - override /reward: {granularity}", "  - override /discriminator: bce",
+                  f"  - override /algo: {algo}"]
     elif method == "grpo":
         lines += ["  - override /algo: group"]
-    lines += ["", f"seed: {SEED}", f"run_name: {run_name(task, backbone, method)}"]
+    lines += ["", f"seed: {SEED}", f"run_name: {run_name(task, backbone, method, group)}"]
     if _prompt_length(task, backbone) != 300:
         lines += ["model:", f"  max_prompt_length: {_prompt_length(task, backbone)}"]
     if granularity:
         lines += [
-            "reward:",
-            "  head: linear              # the reference runs' scalar head on the reward backbone",
-            "discriminator:",
-            "  form: gail                # the reference critic: a logistic classifier, no policy-density term",
-            "  learning_rate: 1.0e-05    # model.reward_learning_rate",
-            "  label_smoothing: 0.1",
-            "  updates_per_step: 3       # reward_updates_per_policy_step in the final runs",
-            "  reward_clip: 5.0          # clip_reward_model, reward_lb/ub = ±5",
-            "  perturbations: [flip_operator, nearby_answer, corrupt_numbers, answer_from_reasoning]  # reference list",
-            "  perturbations_per_expert: 1",
-            "  replay_buffer_size: 50    # training.buffer_size in the final runs",
-            "  relabel_correct_samples: false   # verifier-free (the paper switched labels of correct samples)",
+            *_discriminator(group, task),
             "algo:",
             "  kl_beta: 0.1              # training.beta of the final runs",
             "  loss_aggregation: bnpo    # TRL 0.19's default, which the paper's runs used",
@@ -137,7 +204,7 @@ def train_config(task: str, backbone: str, method: str) -> str:
             "  micro_batch_size: 4       # max_micro_batch",
             "  eval_every: 100",
             "  checkpoint_every: 100",
-            "  select_by: nll            # verifier-free selection on validation (from train), never test",
+            _select(group),
             "  bf16: true",
         ]
     elif method == "sft":
@@ -149,10 +216,12 @@ def train_config(task: str, backbone: str, method: str) -> str:
             "  gradient_accumulation_steps: 8",
             "  eval_every: 100",
             "  checkpoint_every: 100",
-            "  select_by: nll",
+            _select(group),
             "  bf16: true",
         ]
     else:
+        rewards = ["tag_count", "soft_format", "strict_format"]
+        rewards += ["integer_answer"] if task in INTEGER_ANSWERS else []
         lines += [
             "algo:",
             "  kl_beta: 0.0              # training.beta default of the GRPO baseline",
@@ -163,23 +232,26 @@ def train_config(task: str, backbone: str, method: str) -> str:
             "  max_steps: 400",
             "  batch_prompts: 2          # 2 prompts × 8 completions × 8 accumulation = 128 per step",
             "  gradient_accumulation_steps: 8",
+            f"  reward_functions: [{', '.join([*rewards, 'correctness'])}]   # METHOD §3.3",
             "  eval_every: 100",
             "  checkpoint_every: 100",
-            "  select_by: nll",
+            _select(group),
             "  bf16: true",
         ]
     return "\n".join(lines) + "\n"
 
 
-def eval_config(task: str, backbone: str, method: str) -> str:
+def eval_config(task: str, backbone: str, method: str, group: str = "paper") -> str:
     granularity = method.split("_", 1)[1] if method.startswith("airl_") else None
-    name = f"paper/eval/{task}_{backbone}_{method}"
+    name = f"{group}/eval/{task}_{backbone}_{method}"
+    temperature = "0.5                # the paper's final evaluations" if group == "paper" else (
+        "1.0                # the policy's training temperature")
     lines = [
         "# @package _global_",
         f"#   python evaluate.py experiment={name}",
         f"#   python evaluate.py --multirun hydra/launcher=slurm experiment={name} seed=42,43,44",
-        f"# Paper: evaluation of {LABEL[method]} on {task} with {BACKBONES[backbone]}: 16 samples per test problem,",
-        "# pass@k, maj@k and (AIRL) best-of-N reranking by the learned reward, read by configs/plots/paper_" + task + ".yaml.",
+        f"# Evaluation of {LABEL[method]} on {task} with {BACKBONES[backbone]} ({ABOUT[group]}): 16 samples",
+        f"# per test problem, pass@k, maj@k and (AIRL) best-of-N reranking, read by configs/plots/{group}_{task}.yaml.",
         HEADER.rstrip("\n"),
         "defaults:",
         f"  - override /task: {task}",
@@ -190,7 +262,7 @@ def eval_config(task: str, backbone: str, method: str) -> str:
     lines += [
         "",
         f"seed: {SEED}",
-        f"run_name: eval-{run_name(task, backbone, method)}",
+        f"run_name: eval-{run_name(task, backbone, method, group)}",
     ]
     if _prompt_length(task, backbone) != 300:
         lines += ["model:", f"  max_prompt_length: {_prompt_length(task, backbone)}"]
@@ -198,59 +270,69 @@ def eval_config(task: str, backbone: str, method: str) -> str:
         "eval:",
         f"  mode: {'aime' if task == 'aime' else 'generate'}",
         "  split: test",
-        f"  run_dir: ${{output_root}}/{run_name(task, backbone, method)}",
+        f"  run_dir: ${{output_root}}/{run_name(task, backbone, method, group)}",
         "  checkpoint: best",
         "  ks: [1, 3, 5, 10]",
         f"  compute_reward_scores: {'true' if granularity else 'false'}",
         "sampling:",
         "  n_samples: 16",
-        "  temperature: 1.0",
+        f"  temperature: {temperature}",
         "  top_p: 0.95",
         "  max_new_tokens: 824",
     ]
     return "\n".join(lines) + "\n"
 
 
-def plot_spec(task: str) -> str:
+def _plot_runs(task: str, group: str) -> list[tuple[str, str, str]]:
+    """(set the run belongs to, backbone, method) of a set's table; ours shows the paper's GRPO row."""
+    runs = [(group, b, m) for b in BACKBONES for m in SET_METHODS[group]]
+    if group == "verifier_free":
+        runs += [("paper", b, "grpo") for b in BACKBONES]
+    return runs
+
+
+def plot_spec(task: str, group: str = "paper") -> str:
     lines = [
-        f"# The paper's {task} table: every backbone × method, evaluated by configs/experiment/paper/eval/{task}_*.",
-        f"#   python -m reasoning_irl.plots.main --config configs/plots/paper_{task}.yaml",
+        f"# The {group} set's {task} table: every backbone × method, evaluated by configs/experiment/<set>/eval/{task}_*.",
+        f"#   python -m reasoning_irl.plots.main --config configs/plots/{group}_{task}.yaml",
         "# Runs whose evaluation is missing are reported as skipped. Paths resolve against this folder;",
         "# outputs/ is the default output_root of the runs (seed 42; copy an entry for other seeds).",
         HEADER.rstrip("\n"),
-        f"title: reasoning-irl — paper, {task}",
-        f"output_root: ../../figures/paper/{task}",
+        f"title: reasoning-irl — {group}, {task}",
+        f"output_root: ../../figures/{group}/{task}",
         "checkpoint: best",
         "runs:",
     ]
-    for backbone, backbone_label in BACKBONES.items():
-        for method in METHODS:
-            granularity = method.split("_", 1)[1] if method.startswith("airl_") else None
-            lines += [
-                f"  - label: {LABEL[method]} {backbone_label}",
-                f"    name: {backbone.replace('.', '_').replace('-', '_')}_{method}",
-                f"    method: {'airl' if granularity else method}",
-            ]
-            if granularity:
-                lines += [f"    granularity: {granularity}", "    form: gail"]
-            lines += [
-                f"    task: {task}",
-                f"    backbone: {backbone_label}",
-                f"    run: ../../outputs/{run_name(task, backbone, method).replace('${seed}', str(SEED))}",
-                f"    eval: {'aime' if task == 'aime' else 'generate'}_{task}",
-            ]
+    for owner, backbone, method in _plot_runs(task, group):
+        granularity = method.split("_", 1)[1] if method.startswith("airl_") else None
+        suffix = " (gold rewards, paper set)" if owner != group else ""
+        lines += [
+            f"  - label: {LABEL[method]} {BACKBONES[backbone]}{suffix}",
+            f"    name: {backbone.replace('.', '_').replace('-', '_')}_{method}",
+            f"    method: {'airl' if granularity else method}",
+        ]
+        if granularity:
+            lines += [f"    granularity: {granularity}", f"    form: {'gail' if owner == 'paper' else 'airl'}"]
+        lines += [
+            f"    task: {task}",
+            f"    backbone: {BACKBONES[backbone]}",
+            f"    run: ../../outputs/{run_name(task, backbone, method, owner).replace('${seed}', str(SEED))}",
+            f"    eval: {'aime' if task == 'aime' else 'generate'}_{task}",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def expected_files() -> dict[Path, str]:
     """Every generated file and its content."""
     files: dict[Path, str] = {}
-    for task in TASKS:
-        for backbone in BACKBONES:
-            for method in METHODS:
-                files[EXPERIMENTS / f"{task}_{backbone}_{method}.yaml"] = train_config(task, backbone, method)
-                files[EXPERIMENTS / "eval" / f"{task}_{backbone}_{method}.yaml"] = eval_config(task, backbone, method)
-        files[PLOTS / f"paper_{task}.yaml"] = plot_spec(task)
+    for group in SETS:
+        folder = EXPERIMENT_ROOT / group
+        for task in TASKS:
+            for backbone in BACKBONES:
+                for method in SET_METHODS[group]:
+                    files[folder / f"{task}_{backbone}_{method}.yaml"] = train_config(task, backbone, method, group)
+                    files[folder / "eval" / f"{task}_{backbone}_{method}.yaml"] = eval_config(task, backbone, method, group)
+            files[PLOTS / f"{group}_{task}.yaml"] = plot_spec(task, group)
     return files
 
 
@@ -259,16 +341,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args(argv)
     files = expected_files()
+    generated = {p for group in SETS for p in (EXPERIMENT_ROOT / group).rglob("*.yaml")
+                 if p.read_text().count("GENERATED by")}
+    extra = sorted(generated - set(files))
     if args.check:
         stale = [p for p, text in files.items() if not p.is_file() or p.read_text() != text]
-        generated = {p for p in EXPERIMENTS.rglob("*.yaml") if p.read_text().count("GENERATED by")}
-        extra = sorted(generated - set(files))
         for path in stale + extra:
             print(f"out of date: {path.relative_to(ROOT)}")
         return 1 if stale or extra else 0
+    for path in extra:  # a file this script wrote before and no longer writes
+        path.unlink()
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        tmp = path.with_suffix(".yaml.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)  # atomic
     print(f"wrote {len(files)} files")
     return 0
 

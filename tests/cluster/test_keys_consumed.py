@@ -52,7 +52,7 @@ BRANCH_ONLY: dict[str, tuple[str, str]] = {
     "run_name": ("eval/modes.py", "evaluation folder name when eval.output_dir is not set"),
     "device": ("eval/process.py", "generation / scoring modes of evaluate.py"),
     "task.data_dir": ("tasks/sources.py", "real datasets (gsm8k, medreason, …)"),
-    "task.expert_traces_path": ("tasks/sources.py", "mmlu_pro, medreason"),
+    "task.expert_traces_path": ("tasks/sources.py", "mmlu_pro, medreason, gsm8k with teacher traces"),
     "task.validation_fraction": ("tasks/gsm8k.py", "tasks that carve validation from train (not arith)"),
     "task.aime_years": ("tasks/aime.py", "task=aime"),
     "task.answer_format": ("tasks/base.py", "grading a completion (validation accuracy, correctness rewards)"),

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 class AlgoConfig:
     #: ``group`` (GRPO: one group-normalised value per completion), ``discounted`` (token-level
     #: reward-to-go with ``gamma``), ``rloo`` (leave-one-out baseline), ``segment`` (per-step rewards
-    #: normalised over the group). Dense and step rewards give real token-level credit with the last two.
+    #: normalised over the group), ``average_dense`` (the reference code's: the group-normalised mean over
+    #: the completion's tokens of the clipped score backfilled from the next scored position; METHOD §2.2).
+    #: Dense and step rewards give real token-level credit with ``discounted`` and ``segment`` only.
     advantage: str = "group"
     #: Discount of the reward-to-go for ``advantage=discounted``.
     gamma: float = 1.0
@@ -30,7 +32,7 @@ class AlgoConfig:
     outcome_weight: float = 1.0
 
     def __post_init__(self) -> None:
-        advantages, aggregations = ("group", "discounted", "rloo", "segment"), ("grpo", "bnpo", "dr_grpo", "dapo")
+        advantages, aggregations = ("group", "discounted", "rloo", "segment", "average_dense"), ("grpo", "bnpo", "dr_grpo", "dapo")
         if self.advantage not in advantages:
             raise ValueError(f"algo.advantage={self.advantage!r} is not supported; use one of {', '.join(advantages)}")
         if self.loss_aggregation not in aggregations:

@@ -9,7 +9,7 @@ wrong choice fails when the config is built, with the accepted values in the mes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 GRANULARITIES = ("sparse", "step", "interval", "dense")
 HEADS = ("linear", "linear_sum", "log_ratio", "log_prob")
@@ -19,7 +19,8 @@ AGGREGATIONS = ("last", "mean", "min")
 EVAL_AGGREGATIONS = (*AGGREGATIONS, "min_step", "discounted")
 LOSSES = ("bce", "bradley_terry", "wgan")
 FORMS = ("gail", "airl")
-LABEL_POSITIONS = ("prefix", "last", "first_change")
+DISCRIMINATOR_SCHEDULES = ("constant", "cosine")
+LABEL_POSITIONS = ("prefix", "last", "first_change", "sequence")
 PERTURBATIONS = (
     "flip_operator",
     "nearby_answer",
@@ -30,12 +31,6 @@ PERTURBATIONS = (
     "wrong_operator",
     "wrong_operand",
 )
-
-
-def _default_perturbations() -> list[str]:
-    # The reference code's math list plus "answer with a number from the reasoning" (METHOD.md §1.3) and
-    # "a wrong result the computation carries on from" (the error a policy makes).
-    return ["flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reasoning", "wrong_result"]
 
 
 def _choice(section: str, key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -110,7 +105,8 @@ class DiscriminatorConfig:
     #: worked). ``last``: policy samples labelled only at their last position. ``first_change``: as
     #: ``prefix``, but a perturbed trace is negative only at the first scored position at or after its
     #: change and unlabelled after it — for segment logits (the ``airl`` form), where a later segment
-    #: that is right given the changed one is not itself an error.
+    #: that is right given the changed one is not itself an error. ``sequence``: the reference code's —
+    #: a perturbed trace negative at every position, before its change too (experts, policy as ``prefix``).
     label_positions: str = "prefix"
     #: Label smoothing ε of ``bce``: targets 1 − ε and ε (the reference code's current 0.1).
     label_smoothing: float = 0.1
@@ -123,29 +119,44 @@ class DiscriminatorConfig:
     gamma: float = 1.0
     #: Discriminator optimiser steps per call of the update (K; 3 in the reference's final runs).
     updates_per_step: int = 3
+    #: Discriminator optimiser steps per step of the reward warm-up (``training.reward_warmup_steps``);
+    #: None = ``updates_per_step``. The reference took one (METHOD §1.5).
+    warmup_updates_per_step: int | None = None
     #: Learning rate of the backbone (π_ψ for ``log_ratio``).
     learning_rate: float = 1e-4
     #: Learning rate of the head (the linear head, the log-ratio bias b, the airl potential); None =
     #: ``learning_rate``. A fresh head on a trained backbone usually wants a larger one.
     head_learning_rate: float | None = None
-    #: AdamW weight decay (of the backbone only; the head is not decayed).
+    #: AdamW weight decay of the backbone (β = (0.9, 0.99); the reference used 0.1).
     weight_decay: float = 0.0
+    #: AdamW weight decay of the head (the linear head, the bias b, the airl potential); 0 = not decayed.
+    head_weight_decay: float = 0.0
+    #: ``constant`` (default) or ``cosine``: the reference's schedule — linear warm-up *from 0* over the
+    #: discriminator steps of the reward warm-up, then cosine decay to 0 at warm-up + max_steps × K
+    #: (``transformers``' cosine-with-warm-up; the trainer sets both lengths).
+    lr_scheduler: str = "constant"
     #: Gradient-norm clip per optimiser step (None = no clipping; the norm is still logged).
     max_grad_norm: float | None = 1.0
     #: Sequences per forward/backward pass; gradients accumulate to one step per update.
     micro_batch_size: int = 16
-    #: Replay-buffer capacity in sequences per class (0 = no buffer: every update uses the current batch).
+    #: Replay-buffer capacity in *sequences* per class (0 = no buffer: every update uses the current
+    #: batch). The reference's ``training.buffer_size=50`` counted batches: 50 × 16 × 8 = 6400 sequences.
+    #: It must hold at least one step's negatives, or the FIFO would drop the first prompts' (refused).
     replay_buffer_size: int = 0
-    #: Sequences per class drawn from the replay buffer for each update (the current batch is pushed first).
+    #: Sequences per class drawn from the replay buffer for each update (the current batch is pushed
+    #: first); the reference drew per_device_train_batch_size // 2 = 8.
     replay_batch_size: int = 16
     #: Reward temperature T: exported rewards are divided by it (never the logit inside the loss).
     reward_temperature: float = 1.0
     #: Clip of the reward given to the policy, [−c, c] after the temperature (None = no clipping; the
     #: reference runs used 5). Only the exported reward is clipped, never the discriminator's logit.
     reward_clip: float | None = None
-    #: Perturbations of expert traces used as negatives (chosen per trace, uniformly); see
-    #: :mod:`reasoning_irl.rewards.perturbations`.
-    perturbations: list[str] = field(default_factory=_default_perturbations)
+    #: Perturbations of expert traces used as negatives (chosen per trace, uniformly; one that changes
+    #: nothing gives way to another); see
+    #: :mod:`reasoning_irl.rewards.perturbations`. null (default) = the task kind's list: math tasks
+    #: ``[flip_operator, nearby_answer, corrupt_numbers, answer_from_reasoning, wrong_result]``,
+    #: multiple-choice tasks ``[distractor_answer, wrong_result]`` (``perturbations.default_perturbations``).
+    perturbations: list[str] | None = None
     #: Perturbed copies made of each expert trace per batch (unchanged ones are dropped).
     perturbations_per_expert: int = 1
     #: Weight of each policy sample relative to a perturbed expert inside the negative class (the classes
@@ -164,7 +175,14 @@ class DiscriminatorConfig:
         _choice("discriminator", "loss", self.loss, LOSSES)
         _choice("discriminator", "form", self.form, FORMS)
         _choice("discriminator", "label_positions", self.label_positions, LABEL_POSITIONS)
-        for name in self.perturbations:
+        _choice("discriminator", "lr_scheduler", self.lr_scheduler, DISCRIMINATOR_SCHEDULES)
+        if self.warmup_updates_per_step is not None and self.warmup_updates_per_step < 0:
+            raise ValueError(f"discriminator.warmup_updates_per_step={self.warmup_updates_per_step} must be >= 0 "
+                             "or null (= updates_per_step)")
+        if self.weight_decay < 0 or self.head_weight_decay < 0:
+            raise ValueError(f"discriminator.weight_decay={self.weight_decay} and head_weight_decay="
+                             f"{self.head_weight_decay} must be >= 0")
+        for name in self.perturbations or []:
             _choice("discriminator", "perturbations[]", name, PERTURBATIONS)
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ValueError(f"discriminator.label_smoothing={self.label_smoothing} must be in [0, 0.5)")

@@ -13,6 +13,8 @@ from typing import Any
 
 ARITH_OPERATORS = "+-*/"
 ANSWER_FORMATS = ("tags", "boxed", "flexible")
+#: Tasks that read ``expert_traces_path``.
+TRACE_FILE_TASKS = ("gsm8k", "medreason", "mmlu_pro")
 PROCESSBENCH_SUBSETS = ("gsm8k", "math", "olympiadbench", "omnimath")
 
 
@@ -29,9 +31,10 @@ class TaskConfig:
     #: deterministic order (hash of ``seed`` and ``problem_id``); the rest are prompts without
     #: demonstration, which only AIRL can use. 0 = no demonstrations (no trace file needed).
     num_demonstrations: int | None = None
-    #: JSONL of expert traces for tasks without them (``mmlu_pro``, ``medreason``): one row per problem,
-    #: ``problem_id`` plus ``target`` (a full completion in our format) or ``reasoning`` (text whose
-    #: non-empty lines become the steps; the gold answer is appended). Ignored by the other tasks.
+    #: JSONL of expert traces: one row per problem, ``problem_id`` plus ``target`` (a full completion in
+    #: our format) or ``reasoning`` (text whose non-empty lines become the steps; the gold answer is
+    #: appended). Required for ``mmlu_pro`` and ``medreason`` (no traces of their own); for ``gsm8k`` it
+    #: replaces the human solutions (the reference's teacher traces). Refused by the other tasks.
     expert_traces_path: str | None = None
     #: Share of the train source carved into validation (by a hash of ``problem_id``; never from test).
     validation_fraction: float = 0.1
@@ -91,6 +94,9 @@ def check_task_config(cfg: Any) -> None:
         fail("answer_format", f"use one of {', '.join(ANSWER_FORMATS)} (or null: the use's default)")
     if not 0.0 <= cfg.validation_fraction < 1.0:
         fail("validation_fraction", "must be in [0, 1)")
+    if cfg.expert_traces_path and cfg.name not in TRACE_FILE_TASKS:
+        fail("expert_traces_path", f"task {cfg.name!r} does not read a traces file (only {', '.join(TRACE_FILE_TASKS)}); "
+             "remove it")
     if not 0.0 < cfg.mmlu_pro_test_fraction < 1.0:
         fail("mmlu_pro_test_fraction", "must be in (0, 1)")
     for key in ("num_demonstrations", "max_problems"):

@@ -17,7 +17,9 @@ from pathlib import Path
 SELECT_BY = ("nll", "correctness")
 LR_SCHEDULERS = ("constant", "linear", "cosine")
 #: Verifiable reward functions of the GRPO baseline (reasoning_irl.rewards.verifiable, METHOD §3.3).
-VERIFIABLE_REWARDS = ("tag_count", "soft_format", "strict_format", "correctness")
+VERIFIABLE_REWARDS = ("tag_count", "soft_format", "strict_format", "integer_answer", "correctness")
+#: The default list: all but ``integer_answer`` (the reference used it for GSM8K and AIME only).
+DEFAULT_VERIFIABLE_REWARDS = ("tag_count", "soft_format", "strict_format", "correctness")
 
 
 def _check_shared(cfg: IRLTrainingConfig | _TRLTrainingConfig) -> None:
@@ -190,8 +192,9 @@ class GRPOTrainingConfig(_TRLTrainingConfig):
     eval_every: int = 20
     #: Verifiable rewards summed with weight 1 (METHOD §3.3): ``tag_count`` (0.125 per tag present exactly
     #: once, minus 0.001 per character after ``</answer>``), ``soft_format`` (0.5), ``strict_format`` (0.5),
+    #: ``integer_answer`` (0.5 when the answer is all digits; the reference's GSM8K/AIME runs),
     #: ``correctness`` (2.0 when the task grades the answer right).
-    reward_functions: list[str] = field(default_factory=lambda: list(VERIFIABLE_REWARDS))
+    reward_functions: list[str] = field(default_factory=lambda: list(DEFAULT_VERIFIABLE_REWARDS))
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -47,7 +47,7 @@ from reasoning_irl.rewards.losses import (
     gradient_penalty,
     wgan_critic_loss,
 )
-from reasoning_irl.rewards.perturbations import perturb_traces
+from reasoning_irl.rewards.perturbations import check_perturbations, default_perturbations, perturb_traces
 from reasoning_irl.rewards.positions import segment_ids
 from reasoning_irl.rewards.replay import ReplayBuffer
 from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
@@ -61,7 +61,7 @@ class Discriminator:
 
     def __init__(self, reward_model: RewardModel, config: DiscriminatorConfig, *,
                  policy_tokenizer_hash: str | None = None, policy_logprobs: PolicyLogprobs | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, task_kind: str = "math") -> None:
         if config.loss == "wgan" and reward_model.config.head in LIKELIHOOD_HEADS:
             head = reward_model.config.head
             raise ValueError(
@@ -92,6 +92,11 @@ class Discriminator:
                     f"({policy_tokenizer_hash[:12]} ≠ {reward_model.tokenizer_hash[:12]}); use "
                     "model.reward=from_policy or discriminator.form=gail"
                 )
+        #: The perturbations used: ``discriminator.perturbations``, or the list of the task's
+        #: ``answer_kind`` (``task_kind``) when it is null.
+        self.perturbations = (list(config.perturbations) if config.perturbations is not None
+                              else default_perturbations(task_kind))
+        check_perturbations(self.perturbations, task_kind)
         self.reward_model = reward_model
         self.config = config
         self.policy_logprobs = policy_logprobs
@@ -99,13 +104,35 @@ class Discriminator:
         head_lr = config.head_learning_rate or config.learning_rate
         groups = [{"params": reward_model.backbone_parameters(), "lr": config.learning_rate,
                    "weight_decay": config.weight_decay},
-                  {"params": reward_model.head_parameters(), "lr": head_lr, "weight_decay": 0.0}]
+                  {"params": reward_model.head_parameters(), "lr": head_lr, "weight_decay": config.head_weight_decay}]
         groups = [g for g in groups if g["params"]]
         if not groups:
             raise ValueError("the reward model has no trainable parameter")
         self.optimizer = torch.optim.AdamW(groups, betas=(0.9, 0.99))
+        self._base_lrs = [g["lr"] for g in self.optimizer.param_groups]
+        self._schedule: tuple[int, int] | None = None  # (warm-up steps, total steps) of lr_scheduler=cosine
         self.replay = ReplayBuffer(config.replay_buffer_size, seed) if config.replay_buffer_size > 0 else None
         self.steps_done = 0
+
+    def set_schedule(self, warmup_steps: int, total_steps: int) -> None:
+        """Lengths, in discriminator optimiser steps, of ``lr_scheduler=cosine`` (no effect when constant)."""
+        if warmup_steps < 0 or total_steps < warmup_steps:
+            raise ValueError(f"discriminator schedule: total_steps={total_steps} must be >= warmup_steps={warmup_steps} >= 0")
+        self._schedule = (warmup_steps, total_steps)
+
+    def lr_factor(self, step: int) -> float:
+        """Multiplier of the lr at optimiser step ``step`` (0-based): 1, or the reference's cosine with warm-up
+        from 0 — step/W for step < W, then ½(1 + cos(π·(step − W)/(total − W))), 0 past the end."""
+        if self.config.lr_scheduler == "constant":
+            return 1.0
+        if self._schedule is None:
+            raise ValueError("discriminator.lr_scheduler=cosine needs its lengths: call set_schedule(warmup_steps, "
+                             "total_steps) first (the AIRL trainer does)")
+        warmup, total = self._schedule
+        if step < warmup:
+            return step / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
 
     # --- negatives ----------------------------------------------------------------------------------
     def perturbed_negatives(self, experts: Sequence[DiscriminatorSample], seed: int,
@@ -113,7 +140,7 @@ class Discriminator:
         """``perturbations_per_expert`` perturbed copies of each expert, unchanged ones dropped."""
         if self.config.perturbations_per_expert == 0 or not experts:
             return []
-        results = perturb_traces([e.completion for e in experts], self.config.perturbations, seed, metas,
+        results = perturb_traces([e.completion for e in experts], self.perturbations, seed, metas,
                                  copies=self.config.perturbations_per_expert)
         return [
             DiscriminatorSample(experts[i].prompt, p.text, "perturbed", problem_id=experts[i].problem_id,
@@ -131,13 +158,14 @@ class Discriminator:
                                        clip=self.config.reward_clip, finished=finished)
 
     # --- the update ---------------------------------------------------------------------------------
-    def update(self, positives: Sequence[DiscriminatorSample],
-               negatives: Sequence[DiscriminatorSample]) -> dict[str, float]:
-        """Push (replay) and take K optimiser steps; metrics averaged over the steps."""
+    def update(self, positives: Sequence[DiscriminatorSample], negatives: Sequence[DiscriminatorSample],
+               updates: int | None = None) -> dict[str, float]:
+        """Push (replay) and take K optimiser steps (``updates``, default ``updates_per_step``); metrics
+        averaged over the steps."""
         if self.replay is not None:
             self.replay.push(positives, negatives)
         history = []
-        for _ in range(self.config.updates_per_step):
+        for _ in range(self.config.updates_per_step if updates is None else updates):
             if self.replay is not None:
                 batch_pos, batch_neg = self.replay.sample(self.config.replay_batch_size)
             else:
@@ -168,6 +196,9 @@ class Discriminator:
         distributed.average_gradients(params)  # several processes: keep the replicas equal (no-op for one)
         grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm else math.inf)
         fault_point("disc_update")  # deterministic fault injection (reasoning_irl.faults); no-op when unset
+        factor = self.lr_factor(self.steps_done)
+        for group, base in zip(self.optimizer.param_groups, self._base_lrs):
+            group["lr"] = base * factor
         self.optimizer.step()
         self.steps_done += 1
         stats["grad_norm"] = float(grad_norm)

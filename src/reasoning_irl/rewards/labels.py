@@ -15,6 +15,10 @@ may be perfectly fine).
 position at or after c, and unlabelled after it. With segment logits (the ``airl`` form) a later
 segment that is right given the changed one is not an error of its own.
 
+``sequence``: the reference code's labels — every position of a sequence has the sequence's label,
+so a perturbed trace is negative at every p_k, also before its change (experts and policy samples as
+``prefix``).
+
 A perturbed trace whose first change lies past its kept tokens (cut by ``max_length``) is an expert
 prefix with nothing perturbed in it: it is left unlabelled (it adds nothing to the loss).
 
@@ -88,6 +92,8 @@ def position_labels(
     count = len(positions)
     if kind == "expert":
         indices, labels = list(range(count)), [1.0] * count
+    elif kind == "perturbed" and label_positions == "sequence":
+        indices, labels = list(range(count)), [0.0] * count
     elif kind == "perturbed":
         changed_token = token_containing(offsets, sample.first_changed_char)
         if changed_token >= len(offsets):  # the change was cut off (max_length): an expert prefix, no negative

@@ -4,7 +4,8 @@ Each perturbation rewrites one completion and returns a :class:`Perturbation` sa
 changed (unchanged results must be dropped, or one text would be labelled both ways), the first changed
 character (so the first changed *token* is known exactly for the ``prefix`` labels) and the first
 changed step (ground truth for localisation tests). One is chosen per trace, not per batch, from a
-random generator seeded by (seed, trace index, copy), so a batch is reproducible from its seed.
+random generator seeded by (seed, trace index, copy), so a batch is reproducible from its seed; one
+that changes nothing gives way to another (:func:`perturb_traces`).
 
 - ``flip_operator``: in one random reasoning line ``a op b = c``, replace ``op`` by another operator
   under which the line is false (numbers and result unchanged). A minus sign needs spaces on both
@@ -27,6 +28,14 @@ random generator seeded by (seed, trace index, copy), so a batch is reproducible
 - ``distractor_answer``: multiple choice: the answer becomes a wrong option — a letter from
   ``meta["distractor_letters"]`` when the answer is a bare letter, else a ``"LETTER. text"`` from
   ``meta["distractors"]`` (the task's record meta); unchanged (dropped) when the task has none.
+
+The list used when ``discriminator.perturbations`` is null follows the task's ``answer_kind``
+(:func:`default_perturbations`): ``math`` tasks get the five functions above but ``distractor_answer``;
+``multiple_choice`` tasks (MMLU-Pro, MedReason) get ``distractor_answer`` (a wrong option) and
+``wrong_result`` (a miscomputed equation line, when the reasoning has one; the answer stays an
+option). ``nearby_answer``, ``answer_from_reasoning`` and ``corrupt_numbers`` write answers that name
+no option (``B. Vitamin D`` → ``B. Vitmain D``), so they are refused for multiple-choice tasks
+(:data:`ANSWER_MANGLING`).
 """
 
 from __future__ import annotations
@@ -325,6 +334,37 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random, Mapping[str, Any]], str]]
 }
 
 
+#: The list used for each ``Task.answer_kind`` when ``discriminator.perturbations`` is null.
+TASK_KIND_PERTURBATIONS: dict[str, tuple[str, ...]] = {
+    # The reference code's math list, plus "answer with a number from the reasoning" (METHOD §1.3)
+    # and "a wrong result the computation carries on from" (the error a policy makes).
+    "math": ("flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reasoning", "wrong_result"),
+    "multiple_choice": ("distractor_answer", "wrong_result"),
+}
+#: Perturbations that rewrite the answer text itself: on a multiple-choice answer they name no option.
+ANSWER_MANGLING = ("nearby_answer", "answer_from_reasoning", "corrupt_numbers")
+
+
+def default_perturbations(answer_kind: str) -> list[str]:
+    """The perturbation list of a task kind (``math`` or ``multiple_choice``)."""
+    if answer_kind not in TASK_KIND_PERTURBATIONS:
+        raise ValueError(f"task kind {answer_kind!r} has no perturbation list; use one of "
+                         f"{', '.join(TASK_KIND_PERTURBATIONS)}")
+    return list(TASK_KIND_PERTURBATIONS[answer_kind])
+
+
+def check_perturbations(names: Sequence[str], answer_kind: str) -> None:
+    """Refuse perturbations that cannot make a meaningful negative of this task kind's traces."""
+    default_perturbations(answer_kind)  # a known kind
+    bad = [n for n in names if n in ANSWER_MANGLING] if answer_kind == "multiple_choice" else []
+    if bad:
+        raise ValueError(
+            f"discriminator.perturbations has {', '.join(bad)} for a multiple-choice task: it rewrites the answer "
+            "into text that names no option (B. Vitamin D → B. Vitmain D); use distractor_answer and wrong_result "
+            "(or null: the task's list)"
+        )
+
+
 def perturb(text: str, name: str, rng: random.Random, meta: Mapping[str, Any] | None = None) -> Perturbation:
     """Apply the perturbation ``name`` to one trace and report what changed."""
     if name not in PERTURBATIONS:
@@ -350,6 +390,9 @@ def perturb_traces(
 ) -> list[tuple[int, Perturbation]]:
     """``copies`` perturbed versions of every trace, one perturbation drawn per trace and copy.
 
+    One name is drawn uniformly; when it leaves the trace unchanged, the other names are tried in a
+    random order, and the trace gets no copy only when none changes it (a draw that changes the trace
+    is never redrawn, so lists whose functions always apply give what a single draw gives).
     Returns ``(trace index, perturbation)`` for the *changed* results only; the same ``seed`` gives the
     same list. The generator of trace i, copy j is seeded with the string ``"{seed}:{i}:{j}"``
     (deterministic across processes), so a trace's perturbation does not depend on the others.
@@ -361,7 +404,15 @@ def perturb_traces(
         meta = metas[i] if metas is not None else None
         for j in range(copies):
             rng = random.Random(f"{seed}:{i}:{j}")
-            result = perturb(trace, rng.choice(list(names)), rng, meta)
+            first = rng.choice(list(names))
+            result = perturb(trace, first, rng, meta)
+            if not result.changed:  # e.g. wrong_result on prose: another function gets its turn
+                others = list(dict.fromkeys(n for n in names if n != first))
+                rng.shuffle(others)
+                for name in others:
+                    result = perturb(trace, name, rng, meta)
+                    if result.changed:
+                        break
             if result.changed:
                 out.append((i, result))
     return out

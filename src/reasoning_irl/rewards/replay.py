@@ -2,7 +2,10 @@
 
 Each discriminator update draws ``replay_batch_size`` sequences per class uniformly (without
 replacement inside one draw) from everything still in the queues; the current batch is pushed first,
-so it is always eligible. Samples are kept as text (:class:`~.labels.DiscriminatorSample`), not
+so it is always eligible. Capacity counts sequences per class (the reference's
+``buffer_size × batch × grad_accum`` = 50 × 16 × 8 = 6,400, METHOD §1.5); a push larger than the
+capacity is refused, because the FIFO would silently keep only its last items — with rollouts pushed
+prompt-major, the negatives of the last few prompts of the step. Samples are kept as text (:class:`~.labels.DiscriminatorSample`), not
 tensors: the current reward model re-encodes and re-scores them, and the policy log-probs stored with
 an ``airl`` sample are those of the policy that generated it.
 """
@@ -29,6 +32,14 @@ class ReplayBuffer(Generic[T]):
         self._rng = random.Random(seed)
 
     def push(self, positives: Iterable[T], negatives: Iterable[T]) -> None:
+        positives, negatives = list(positives), list(negatives)
+        for name, items in (("positives", positives), ("negatives", negatives)):
+            if len(items) > self.capacity:
+                raise ValueError(
+                    f"discriminator.replay_buffer_size={self.capacity} sequences per class cannot hold one step's "
+                    f"{len(items)} {name}: the oldest of them would never reach the critic; raise it to at least "
+                    f"{len(items)} (the reference held 50 × 16 × 8 = 6400) or set 0 for no buffer"
+                )
         self.positives.extend(positives)
         self.negatives.extend(negatives)
 

@@ -9,6 +9,8 @@ Values, summed with weight 1 by the GRPO baseline (``training.reward_functions``
 - ``soft_format``: 0.5 if ``<think>…</think>…<answer>…</answer>`` appears anywhere;
 - ``strict_format``: 0.5 if the stripped text is exactly ``<think>…</think>`` + whitespace +
   ``<answer>…</answer>`` (:func:`is_strict_format`);
+- ``integer_answer``: 0.5 if the answer block's stripped content is all digits (the reference's
+  ``int_reward_func`` of its GSM8K and AIME runs; not in the default list);
 - ``correctness``: 2.0 when ``task.grade(completion, record)``, else 0.0.
 
 :func:`trl_reward_functions` wraps them in TRL's ``f(completions, **columns) -> list[float]`` form.
@@ -20,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from reasoning_irl.text.format import ANSWER_CLOSE, ANSWER_OPEN, THINK_CLOSE, THINK_OPEN
+from reasoning_irl.text.format import ANSWER_CLOSE, ANSWER_OPEN, THINK_CLOSE, THINK_OPEN, extract_answer
 
 _T_OPEN, _T_CLOSE, _A_OPEN, _A_CLOSE = (re.escape(t) for t in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE))
 _SOFT = re.compile(f"{_T_OPEN}.*?{_T_CLOSE}.*?{_A_OPEN}.*?{_A_CLOSE}", re.DOTALL)
@@ -53,6 +55,12 @@ def strict_format_reward(completion: str) -> float:
     return 0.5 if is_strict_format(completion) else 0.0
 
 
+def integer_answer_reward(completion: str) -> float:
+    """0.5 if the extracted answer is all digits (``str.isdigit``: no sign, comma or decimal point)."""
+    answer = extract_answer(completion)
+    return 0.5 if answer is not None and answer.strip().isdigit() else 0.0
+
+
 def correctness_reward(completion: str, record: Any, task: Any) -> float:
     """2.0 when the task grades the completion correct against the record's gold answer, else 0.0."""
     return 2.0 if task.grade(completion, record) else 0.0
@@ -63,6 +71,8 @@ FORMAT_REWARDS: dict[str, Callable[[str], float]] = {
     "soft_format": soft_format_reward,
     "strict_format": strict_format_reward,
 }
+#: Text-only rewards of the GRPO baseline beyond the format ones (not part of ``algo.use_outcome_rewards``).
+ANSWER_REWARDS: dict[str, Callable[[str], float]] = {"integer_answer": integer_answer_reward}
 
 
 def _text(completion: Any) -> str:
@@ -74,8 +84,10 @@ def trl_reward_functions(names: Sequence[str], task: Any, records_by_id: dict[st
     """The named rewards as TRL reward functions; ``correctness`` needs a ``problem_id`` dataset column."""
     functions = []
     for name in names:
-        if name in FORMAT_REWARDS:
-            def function(completions: Sequence[Any], _score=FORMAT_REWARDS[name], **_: Any) -> list[float]:
+        if name in FORMAT_REWARDS or name in ANSWER_REWARDS:
+            score = FORMAT_REWARDS.get(name) or ANSWER_REWARDS[name]
+
+            def function(completions: Sequence[Any], _score=score, **_: Any) -> list[float]:
                 return [_score(_text(c)) for c in completions]
         elif name == "correctness":
             def function(completions: Sequence[Any], problem_id: Sequence[str], **_: Any) -> list[float]:
@@ -86,7 +98,8 @@ def trl_reward_functions(names: Sequence[str], task: Any, records_by_id: dict[st
                 return [correctness_reward(_text(c), records_by_id[p], task)
                         for c, p in zip(completions, problem_id, strict=True)]
         else:
-            raise ValueError(f"unknown verifiable reward {name!r}; use {', '.join([*FORMAT_REWARDS, 'correctness'])}")
+            raise ValueError(f"unknown verifiable reward {name!r}; use "
+                             f"{', '.join([*FORMAT_REWARDS, *ANSWER_REWARDS, 'correctness'])}")
         function.__name__ = name
         functions.append(function)
     return functions

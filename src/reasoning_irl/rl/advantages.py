@@ -28,6 +28,14 @@ a single value. With ``algo.scale_rewards=false`` nothing is divided by a standa
   position up to and including the next one (tokens after the last scored position join the last
   segment). Every token of a segment gets its segment's normalised reward r̃ (as above, pooled over
   the group's segments). Step rewards → one value per reasoning step; sparse → ``group``.
+- ``average_dense`` (the reference code's advantage of all its main runs, METHOD §2.2): every
+  completion token t takes the clipped score of the first scored position at or after it,
+  v_{i,t} = Σ_{s ≤ p(t)} r_{i,s} with p(t) = min{k scored : k ≥ t} (our rewards are the increments of
+  the clipped score, so the running sum is the clipped score itself: own value for dense, the window's
+  for interval, the step's for step, the scalar for sparse); the sequence reward is their mean over
+  the completion's tokens, R̄_i = (1/|y_i|) Σ_t v_{i,t}, and A_{i,t} = (R̄_i − mean_{g(i)} R̄) /
+  (std_{g(i)} R̄ + ε) on every token. Sparse rewards give exactly ``group``; for the other
+  granularities it is a length-weighted mean of the prefix scores — no token-level credit.
 
 Outcome (verifiable) rewards, when ``algo.use_outcome_rewards``: o_i is group-normalised like
 ``group`` and added to every token, A_{i,t} += w · (o_i − mean o) / (std o + ε), w = ``algo.outcome_weight``.
@@ -41,7 +49,7 @@ import torch
 from reasoning_irl.config.algo import AlgoConfig
 
 EPS = 1e-4
-ADVANTAGES = ("group", "discounted", "rloo", "segment")
+ADVANTAGES = ("group", "discounted", "rloo", "segment", "average_dense")
 
 
 def _std(values: torch.Tensor, mask: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
@@ -151,6 +159,27 @@ def segment_advantages(
     return values.gather(1, segment) * completion_mask * (counts > 0)
 
 
+def average_dense_returns(rewards: torch.Tensor, completion_mask: torch.Tensor, scored_mask: torch.Tensor) -> torch.Tensor:
+    """``(N, T)`` → ``(N,)``: the mean over completion tokens of the backfilled clipped score (``average_dense``)."""
+    running = (rewards * completion_mask).cumsum(-1)  # (N, T): the clipped score at each scored position
+    scored = scored_mask.bool() & completion_mask.bool()
+    backfilled = torch.empty_like(running)
+    following = running[:, -1]  # tokens after the last scored position keep the final score
+    for t in range(running.shape[1] - 1, -1, -1):
+        following = torch.where(scored[:, t], running[:, t], following)
+        backfilled[:, t] = following
+    return (backfilled * completion_mask).sum(-1) / completion_mask.sum(-1).clamp(min=1)
+
+
+def average_dense_advantages(
+    rewards: torch.Tensor, completion_mask: torch.Tensor, scored_mask: torch.Tensor, group_size: int,
+    scale: bool = True,
+) -> torch.Tensor:
+    """The reference's ``average_dense``: the group-normalised mean backfilled score, on every token. ``(N, T)``."""
+    means = average_dense_returns(rewards, completion_mask, scored_mask)  # (N,)
+    return group_normalise(means, group_size, scale)[:, None] * completion_mask
+
+
 def compute_advantages(
     rewards: torch.Tensor,
     completion_mask: torch.Tensor,
@@ -186,6 +215,8 @@ def compute_advantages(
         advantages = discounted_advantages(rewards, mask, scored_mask, group_size, algo.gamma, algo.scale_rewards)
     elif algo.advantage == "segment":
         advantages = segment_advantages(rewards, mask, scored_mask, group_size, algo.scale_rewards)
+    elif algo.advantage == "average_dense":
+        advantages = average_dense_advantages(rewards, mask, scored_mask, group_size, algo.scale_rewards)
     else:
         raise ValueError(f"algo.advantage={algo.advantage!r} is not supported; use one of {', '.join(ADVANTAGES)}")
     if algo.use_outcome_rewards:

@@ -62,6 +62,9 @@ class Task:
     name: ClassVar[str] = ""
     #: Whether :meth:`first_error_step` can check the steps of any completion.
     checks_steps: ClassVar[bool] = False
+    #: ``math`` (a number or expression) or ``multiple_choice`` (an option): chooses the default
+    #: perturbations of expert traces (``reasoning_irl.rewards.perturbations.default_perturbations``).
+    answer_kind: ClassVar[str] = "math"
     #: Whether the ``flexible`` format may fall back to the last number of the text (numeric tasks).
     last_number_fallback: ClassVar[bool] = True
     cfg: Any = None

@@ -4,7 +4,9 @@ Source: ``gsm8k/{train,test}.jsonl`` of the offline data, else the hub's ``opena
 - ``problem_id`` = ``gsm8k-<source split>-<row index>`` (stable: the file order).
 - gold ``answer`` = the text after ``####`` without thousands commas (``1,080`` → ``1080``).
 - ``target`` = the solution in our format: each non-empty solution line is a step, with the
-  ``<<48/2=24>>`` calculator annotations removed; the answer block holds the gold answer.
+  ``<<48/2=24>>`` calculator annotations removed; the answer block holds the gold answer. With
+  ``task.expert_traces_path`` (the reference's teacher chains of thought, ``gsm8k_kd``; METHOD §4) the
+  targets are that file's traces only: a problem without a row has no demonstration.
 - validation = ``in_validation(problem_id, task.validation_fraction)`` of the train file (never test).
 - grading: the answer block's number equals the gold number (:mod:`reasoning_irl.tasks.grading`).
 """
@@ -18,6 +20,7 @@ from reasoning_irl.io import DataFileError
 from reasoning_irl.tasks.base import Record, Task, check_split
 from reasoning_irl.tasks.grading import numbers_equal
 from reasoning_irl.tasks.sources import (
+    attach_expert_traces,
     carve,
     finish_split,
     local_or_hub,
@@ -81,6 +84,10 @@ class GSM8KTask(Task):
             )
         if split != "test":
             records = carve(records, split, self.cfg.validation_fraction)
+        if self.cfg.expert_traces_path:
+            for record in records:
+                record.target = None  # the experts are the file's traces, not the human solutions
+            attach_expert_traces(records, self.cfg, split)
         return finish_split(records, split, self.cfg)
 
     def grade_answer(self, answer: str | None, record: Record) -> bool:
@@ -92,4 +99,5 @@ class GSM8KTask(Task):
             "sources": dict(self.sources),
             "split_rule": "test = GSM8K test; validation = "
             f"in_validation(problem_id, {self.cfg.validation_fraction}) of train",
+            "expert_traces_path": self.cfg.expert_traces_path,
         }

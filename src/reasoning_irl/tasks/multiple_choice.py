@@ -160,6 +160,7 @@ def names_gold(answer: str | None, record: Record) -> bool:
 class ChoiceTask(Task):
     """Base of the multiple-choice tasks: grading by letter or option text."""
 
+    answer_kind = "multiple_choice"
     last_number_fallback = False  # a stray number is not a choice
 
     def grade_answer(self, answer: str | None, record: Record) -> bool:

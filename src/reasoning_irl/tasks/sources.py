@@ -6,7 +6,7 @@
   ``task.data_dir`` when the hub cannot be reached.
 - :func:`carve` splits a train source into train and validation by a hash of ``problem_id``.
 - :func:`finish_split` applies ``task.max_problems`` and ``task.num_demonstrations``.
-- :func:`attach_expert_traces` reads ``task.expert_traces_path`` (MMLU-Pro, MedReason).
+- :func:`attach_expert_traces` reads ``task.expert_traces_path`` (MMLU-Pro, MedReason; GSM8K teacher traces).
 """
 
 from __future__ import annotations

@@ -112,7 +112,9 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
         with run.timer("load_model"):
             tokenizer = load_tokenizer(policy_path, cfg.model)
             policy = apply_lora(load_causal_lm(policy_path, cfg.model), cfg.model).to(device)
-            discriminator = _setup_discriminator(cfg, policy_path, policy, tokenizer, device)
+            discriminator = _setup_discriminator(cfg, policy_path, policy, tokenizer, device, task.answer_kind)
+        warmup_updates, schedule = discriminator_schedule(cfg)
+        discriminator.set_schedule(*schedule)
         reference = make_reference(policy, cfg.algo.kl_beta)
         optimizer = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad], lr=training.learning_rate,
                                       betas=(training.adam_beta1, training.adam_beta2),
@@ -183,7 +185,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
                                                             relabel=cfg.discriminator.relabel_correct_samples,
                                                             seed=_seed(cfg.seed, step, f"perturb{distributed.rank() or ''}"))
                 with run.timer("discriminator"):
-                    stats = discriminator.update(positives, negatives)
+                    stats = discriminator.update(positives, negatives, updates=warmup_updates if step <= warmup else None)
                 metrics.update({f"discriminator_{k}": v for k, v in stats.items()})
                 if stats:
                     metrics["discriminator_accuracy"] = 0.5 * (stats["acc_pos"] + stats["acc_neg"])
@@ -290,7 +292,8 @@ def warm_start_config(cfg: Any, output_root: str | Path):
                                                      eval_problems=cfg.training.eval_problems))
 
 
-def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: torch.device) -> Discriminator:
+def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: torch.device,
+                         task_kind: str = "math") -> Discriminator:
     """The reward model (``from_policy``: the warm start's weights) and the discriminator that trains it."""
     backbone = policy_path if cfg.model.reward == FROM_POLICY else cfg.model.reward
     reward_model = build_reward_model(cfg.reward, cfg.model, form=cfg.discriminator.form,
@@ -300,7 +303,20 @@ def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: 
         def logprobs(prompts, completions):  # log π_θ of each reward-model completion token (EOS included)
             return _policy_token_logprobs(policy, tokenizer, prompts, completions, cfg)
     return Discriminator(reward_model, cfg.discriminator, policy_tokenizer_hash=tokenizer_hash(tokenizer),
-                         policy_logprobs=logprobs, seed=cfg.seed)
+                         policy_logprobs=logprobs, seed=cfg.seed, task_kind=task_kind)
+
+
+def discriminator_schedule(cfg: Any) -> tuple[int, tuple[int, int]]:
+    """(discriminator steps per warm-up step, (warm-up, total) discriminator steps of the lr schedule).
+
+    The reference (METHOD §1.5): W warm-up steps of ``warmup_updates_per_step`` (1) updates each, then
+    ``max_steps`` × K (none when the critic is frozen after warm-up).
+    """
+    d, training = cfg.discriminator, cfg.training
+    per_warmup_step = d.updates_per_step if d.warmup_updates_per_step is None else d.warmup_updates_per_step
+    warmup = training.reward_warmup_steps * per_warmup_step
+    after = 0 if training.freeze_reward_after_warmup else training.max_steps * d.updates_per_step
+    return per_warmup_step, (warmup, warmup + after)
 
 
 @torch.no_grad()
