@@ -23,6 +23,8 @@ For completion tokens y_1 … y_T (prompt tokens never enter a score):
 :class:`RewardHead` holds these parameters in one module that is attached to the backbone as
 ``reward_head``, so that with LoRA peft trains and saves it in full (``modules_to_save``). It is
 called through ``forward(part, hidden)`` only: peft's wrapper routes ``forward`` to the trained copy.
+Its parameters are float32 even under a bf16 backbone (a bf16 head stops moving at small learning
+rates); ``forward`` casts the backbone's hidden states to the head's dtype.
 """
 
 from __future__ import annotations
@@ -69,11 +71,11 @@ class RewardHead(nn.Module):
     def forward(self, part: str, hidden: torch.Tensor | None = None) -> torch.Tensor:
         """``score``: (…, H) → (…) linear scores; ``potential``: (…, H) → (…); ``bias``: b, a scalar."""
         if part == "score":
-            return self.score(hidden).squeeze(-1)
+            return self.score(hidden.to(self.score.weight.dtype)).squeeze(-1)
         if part == "potential":
             if self.potential is None:
                 raise ValueError("this reward head has no potential; build it with form='airl'")
-            return self.potential(hidden).squeeze(-1)
+            return self.potential(hidden.to(self.potential.weight.dtype)).squeeze(-1)
         if part == "bias":
             return self.bias
         raise ValueError(f"unknown head part {part!r}")

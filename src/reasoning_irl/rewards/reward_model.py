@@ -313,8 +313,9 @@ class RewardModel(nn.Module):
 
 
 def attach_head(model: nn.Module, config: RewardConfig, potential: bool) -> RewardHead:
-    """Create the head for ``config`` and attach it to a Hugging Face model as ``reward_head``."""
+    """Create the head for ``config`` (in float32) and attach it to a Hugging Face model as ``reward_head``."""
     head = RewardHead(config.head, model.config.hidden_size, potential=potential, init_std=config.head_init_std)
-    head.to(device=model.device, dtype=next(model.parameters()).dtype)
+    # float32 whatever the backbone's dtype: in bf16 a small update is rounded away (0.02 + 1e-5 == 0.02)
+    head.to(device=model.device, dtype=torch.float32)
     setattr(model, HEAD_ATTRIBUTE, head)
     return head
