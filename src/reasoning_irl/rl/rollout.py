@@ -68,6 +68,22 @@ class PolicyBatch:
         """A micro-batch of rows (keeps the column layout)."""
         return PolicyBatch(self.input_ids[rows], self.attention_mask[rows], self.completion_mask[rows], self.prompt_width)
 
+    def trimmed(self) -> tuple[PolicyBatch, int]:
+        """These rows without the columns none of them uses, and the width of the kept completion block.
+
+        The batch was padded to the *whole* batch's longest prompt and completion; a micro-batch needs only
+        its own: the kept block is ``[P − p, P + c)``, p and c its rows' longest prompt and completion (at
+        least one completion column). The completion block keeps its first ``c`` columns, so
+        ``full[:, :c]`` of an ``(n, C)`` per-position tensor of these rows lines up with it.
+        """
+        used = self.attention_mask.bool().any(0).nonzero().flatten()
+        first = min(int(used[0]), self.prompt_width) if len(used) else self.prompt_width
+        end = max(int(used[-1]) + 1, self.prompt_width + 1) if len(used) else self.prompt_width + 1
+        columns = slice(first, end)
+        trimmed = PolicyBatch(self.input_ids[:, columns], self.attention_mask[:, columns],
+                              self.completion_mask[:, columns], self.prompt_width - first)
+        return trimmed, end - self.prompt_width
+
 
 def policy_batch(rollouts: Rollouts, pad_token_id: int) -> PolicyBatch:
     """Lay out rollouts as prompt (left-padded) followed by completion (right-padded)."""
