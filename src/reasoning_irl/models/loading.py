@@ -147,7 +147,8 @@ def load_tokenizer(name_or_path: str, cfg: ModelConfig, padding_side: str = "lef
 
 
 def load_causal_lm(name_or_path: str, cfg: ModelConfig, trainable: bool = True):
-    """A causal LM in ``cfg.dtype``: in train mode with gradients (``trainable``) or frozen in eval mode."""
+    """A causal LM in ``cfg.dtype``: in train mode with gradients (``trainable``; gradient checkpointing when
+    ``model.gradient_checkpointing``) or frozen in eval mode."""
     import torch
 
     _check_gpu_options(cfg)
@@ -188,9 +189,17 @@ def load_causal_lm(name_or_path: str, cfg: ModelConfig, trainable: bool = True):
             )
     except OSError as err:
         raise ModelLoadError(f"cannot load model {name_or_path!r} ({path}): {_first_line(err)}") from None
+    return _set_mode(model, cfg, trainable)
+
+
+def _set_mode(model, cfg: ModelConfig, trainable: bool):
+    """Train mode with gradients (and gradient checkpointing when ``model.gradient_checkpointing``), or frozen."""
     model.train(trainable)
-    if not trainable:
-        model.requires_grad_(False)
+    model.requires_grad_(trainable)
+    if trainable and cfg.gradient_checkpointing and not cfg.unsloth:  # unsloth sets its own in apply_lora
+        # Non-reentrant checkpointing: gradients reach LoRA weights without enable_input_require_grads.
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.config.use_cache = False
     return model
 
 
@@ -215,9 +224,7 @@ def _load_merged_adapter(folder: Path, name: str, cfg: ModelConfig, trainable: b
     merged = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
     merged = merged.to(getattr(torch, cfg.dtype))
     merged.name_or_path = merged.config._name_or_path = str(folder)
-    merged.train(trainable)
-    merged.requires_grad_(trainable)
-    return merged
+    return _set_mode(merged, cfg, trainable)
 
 
 def tokenizer_hash(tokenizer) -> str:

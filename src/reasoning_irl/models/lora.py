@@ -35,7 +35,8 @@ def apply_lora(model, cfg: ModelConfig, modules_to_save: Sequence[str] | None = 
 
         return FastLanguageModel.get_peft_model(
             model, r=cfg.lora_rank, lora_alpha=lora_alpha(cfg), lora_dropout=cfg.lora_dropout,
-            target_modules=targets, modules_to_save=to_save, bias="none", use_gradient_checkpointing="unsloth",
+            target_modules=targets, modules_to_save=to_save, bias="none",
+            use_gradient_checkpointing="unsloth" if cfg.gradient_checkpointing else False,
         )
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 

@@ -117,7 +117,8 @@ def trainer_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
     """``TrainingArguments`` fields shared by our SFT and GRPO runs, from ``cfg.training`` and friends.
 
     On CPU: ``use_cpu=True`` and an explicit ``bf16`` (TRL's default resolves to bf16 autocast there),
-    ``gradient_checkpointing=False`` (TRL defaults to True: 40 % slower on small models; ENVIRONMENT §5).
+    ``gradient_checkpointing`` from ``model.gradient_checkpointing`` (TRL defaults to True: 40 % slower on
+    small models; ENVIRONMENT §5), non-reentrant.
     """
     training = cfg.training
     scheduler = training.lr_scheduler
@@ -136,7 +137,8 @@ def trainer_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
         "gradient_accumulation_steps": training.gradient_accumulation_steps,
         "use_cpu": device_is_cpu(cfg.device),
         "bf16": training.bf16,
-        "gradient_checkpointing": False,
+        "gradient_checkpointing": cfg.model.gradient_checkpointing,
+        "gradient_checkpointing_kwargs": {"use_reentrant": False},
         "logging_steps": cfg.logging.logging_steps,
         "save_strategy": "steps",
         "save_steps": training.checkpoint_every or training.max_steps,
