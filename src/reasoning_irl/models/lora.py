@@ -2,7 +2,9 @@
 
 ``model.lora_rank`` None or 0 means full fine-tuning: :func:`apply_lora` then returns the model as it is.
 Otherwise only the LoRA matrices of ``model.lora_target_modules`` are trainable, plus every module named
-in ``modules_to_save`` (reward heads), which peft trains in full and saves with the adapter.
+in ``modules_to_save``, which peft trains in full and saves with the adapter (unsloth accepts only
+``lm_head``/``embed_tokens`` there; the reward head is therefore kept outside it, see
+:mod:`reasoning_irl.rewards.saving`).
 """
 
 from __future__ import annotations

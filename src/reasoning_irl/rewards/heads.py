@@ -21,8 +21,9 @@ For completion tokens y_1 … y_T (prompt tokens never enter a score):
   the last token before the completion. Zero-initialised, so training starts without shaping.
 
 :class:`RewardHead` holds these parameters in one module that is attached to the backbone as
-``reward_head``, so that with LoRA peft trains and saves it in full (``modules_to_save``). It is
-called through ``forward(part, hidden)`` only: peft's wrapper routes ``forward`` to the trained copy.
+``reward_head``; with LoRA it stays trainable outside the adapter and is saved in its own file
+(:mod:`.saving`). It is called through ``forward(part, hidden)`` only, so that a reward model saved
+with the head in peft's ``modules_to_save`` (older folders) routes ``forward`` to the trained copy.
 Its parameters are float32 even under a bf16 backbone (a bf16 head stops moving at small learning
 rates); ``forward`` casts the backbone's hidden states to the head's dtype.
 """

@@ -179,7 +179,7 @@ class RewardModel(nn.Module):
 
     @property
     def head(self) -> nn.Module:
-        """The reward head (with LoRA: peft's wrapper, whose forward uses the trained copy)."""
+        """The reward head (a LoRA folder saved before the head left ``modules_to_save``: peft's wrapper)."""
         return getattr(self.base_model(), HEAD_ATTRIBUTE)
 
     def head_parameters(self) -> list[nn.Parameter]:
