@@ -88,6 +88,34 @@ def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
 
 
+#: Rows of hidden states turned into logits at a time by :func:`chunked_token_logprobs`.
+LOGPROB_CHUNK = 1024
+
+
+def chunked_token_logprobs(output_head: nn.Module, hidden: torch.Tensor, targets: torch.Tensor,
+                           chunk_size: int = LOGPROB_CHUNK) -> torch.Tensor:
+    """log π(target | hidden state) for N rows: ``output_head`` (the LM head) on ``hidden`` (N, H) → (N,).
+
+    Only the given rows (completion positions) get logits, ``chunk_size`` rows at a time; with gradients
+    each chunk runs under non-reentrant activation checkpointing, so its (chunk, V) logits are recomputed
+    in the backward pass instead of kept: at a 151,936-token vocabulary the full (B, L, V) float logits
+    of a micro-batch of 16 × 1,124 tokens would be ~11 GB, one chunk of 1,024 rows is ~0.6 GB.
+    """
+    from torch.utils.checkpoint import checkpoint
+
+    def part(rows: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
+        return token_logprobs(output_head(rows), wanted)
+
+    if hidden.shape[0] == 0:
+        return hidden.new_zeros(0, dtype=torch.float32)
+    outs = []
+    for begin in range(0, hidden.shape[0], chunk_size):
+        rows, wanted = hidden[begin : begin + chunk_size], targets[begin : begin + chunk_size]
+        outs.append(checkpoint(part, rows, wanted, use_reentrant=False) if torch.is_grad_enabled()
+                    else part(rows, wanted))
+    return torch.cat(outs)
+
+
 def likelihood_scores(
     trained_logprobs: torch.Tensor, reference_logprobs: torch.Tensor | None, beta: float, bias: torch.Tensor
 ) -> torch.Tensor:
