@@ -188,16 +188,12 @@ def generate_rollouts(
     was_training = model.training
     model.eval()
     try:
-        if sampling.backend == "vllm":
-            from reasoning_irl.rl.vllm_backend import generate_vllm
-
-            sampled = generate_vllm(model, prompt_ids, sampling, group, greedy, seed)
-        elif sampling.backend == "hf":
+        if sampling.backend == "hf":
             with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
                 torch.manual_seed(seed)
                 sampled = _generate_hf(model, prompt_ids, config, pad_token_id, batch_prompts)
         else:
-            raise ValueError(f"sampling.backend={sampling.backend!r} is not supported; use 'hf' or 'vllm'")
+            raise ValueError(f"sampling.backend={sampling.backend!r} is not supported; use 'hf'")
     finally:
         model.train(was_training)
     completion_ids, finished = [], []
