@@ -71,6 +71,7 @@ from reasoning_irl.trainers.airl_steps import (
 from reasoning_irl.trainers.checkpoint import (
     clean_incomplete,
     load_checkpoint,
+    prune_checkpoints,
     resolve_resume,
     restore_best_on_resume,
     save_checkpoint,
@@ -145,6 +146,8 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
                                   metric="validation_auroc", value=auroc)
             return metrics
 
+        keep_checkpoints = training.keep_checkpoints
+
         def checkpoint(step: int) -> None:
             state = {"discriminator": _discriminator_state(discriminator), "selection": selection.state(),
                      "best_reward": dict(best_reward), "monitor": monitor.state_dict(),
@@ -153,6 +156,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
                 save_checkpoint(step_dir(run.dir, step), step=step, policy=_WithTokenizer(policy, tokenizer),
                                 reward_model=discriminator.reward_model, optimizer=optimizer, scheduler=scheduler,
                                 state=state)
+                prune_checkpoints(run.dir, keep_checkpoints)  # the newest N; best/, final/ are copies
             distributed.barrier()
 
         start = 0
