@@ -17,6 +17,8 @@ SELECT_BY = ("nll", "correctness")
 LR_SCHEDULERS = ("constant", "linear", "cosine")
 #: Verifiable reward functions of the GRPO baseline (reasoning_irl.rewards.verifiable, METHOD §3.3).
 VERIFIABLE_REWARDS = ("tag_count", "soft_format", "strict_format", "correctness")
+#: ``training.optimizer``: torch's AdamW, or bitsandbytes' 8-bit AdamW (plain or paged; CUDA + bitsandbytes).
+OPTIMIZERS = ("adamw", "adamw_8bit", "paged_adamw_8bit")
 
 
 def _check_shared(cfg: IRLTrainingConfig | _TRLTrainingConfig) -> None:
@@ -29,6 +31,8 @@ def _check_shared(cfg: IRLTrainingConfig | _TRLTrainingConfig) -> None:
         raise ValueError(f"training.warmup_ratio={cfg.warmup_ratio} must be in [0, 1)")
     if not cfg.resume:
         raise ValueError("training.resume is empty; use auto, never, or a checkpoints/step-N path")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise ValueError(f"training.optimizer={cfg.optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
 
 
 @dataclass
@@ -38,6 +42,10 @@ class OptimConfig:
     weight_decay: float = 0.0
     adam_beta1: float = 0.9
     adam_beta2: float = 0.99
+    #: The policy's optimiser: ``adamw`` (torch), ``adamw_8bit`` or ``paged_adamw_8bit`` (bitsandbytes,
+    #: CUDA only: 8-bit moments, ~4× less optimiser memory; paged moments spill to host memory). AIRL's
+    #: discriminator keeps torch's AdamW.
+    optimizer: str = "adamw"
     #: Gradient-norm clip.
     max_grad_norm: float = 1.0
     #: ``constant``, ``linear`` or ``cosine`` decay after ``warmup_ratio`` of linear warm-up.

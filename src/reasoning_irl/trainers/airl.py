@@ -65,6 +65,7 @@ from reasoning_irl.trainers.airl_steps import (
     CollapseMonitor,
     align_rewards,
     lr_lambda,
+    make_optimizer,
     policy_update,
     reward_auroc,
 )
@@ -115,9 +116,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
             policy = apply_lora(load_causal_lm(policy_path, cfg.model), cfg.model).to(device)
             discriminator = _setup_discriminator(cfg, policy_path, policy, tokenizer, device)
         reference = make_reference(policy, cfg.algo.kl_beta)
-        optimizer = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad], lr=training.learning_rate,
-                                      betas=(training.adam_beta1, training.adam_beta2),
-                                      weight_decay=training.weight_decay)
+        optimizer = make_optimizer([p for p in policy.parameters() if p.requires_grad], training)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(
             training.lr_scheduler, int(training.warmup_ratio * training.max_steps), training.max_steps))
         selection = PolicySelection(task, validation, tokenizer, select_by=training.select_by,

@@ -31,6 +31,24 @@ from reasoning_irl.rl.rollout import PolicyBatch, Rollouts
 log = logging.getLogger("reasoning_irl")
 
 
+def make_optimizer(params: Sequence[nn.Parameter], training: Any) -> torch.optim.Optimizer:
+    """The policy's optimiser from ``training.optimizer`` (``adamw``, or bitsandbytes' 8-bit AdamW:
+    ``adamw_8bit``, ``paged_adamw_8bit``), with ``learning_rate``, betas and ``weight_decay``."""
+    kwargs = {"lr": training.learning_rate, "betas": (training.adam_beta1, training.adam_beta2),
+              "weight_decay": training.weight_decay}
+    if training.optimizer == "adamw":
+        return torch.optim.AdamW(params, **kwargs)
+    try:
+        import bitsandbytes
+    except ImportError:
+        raise ValueError(f"training.optimizer={training.optimizer} needs the 'bitsandbytes' package, which is not "
+                         "installed; pip install bitsandbytes (CUDA only) or use training.optimizer=adamw") from None
+    name = {"adamw_8bit": "AdamW8bit", "paged_adamw_8bit": "PagedAdamW8bit"}.get(training.optimizer)
+    if name is None:
+        raise ValueError(f"training.optimizer={training.optimizer!r}; use adamw, adamw_8bit or paged_adamw_8bit")
+    return getattr(bitsandbytes.optim, name)(params, **kwargs)
+
+
 def autocast(enabled: bool, device: torch.device):
     """bfloat16 autocast on ``device`` when enabled (weights stay float32)."""
     return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()

@@ -20,6 +20,7 @@ wandb (so ``metrics.jsonl`` and wandb always hold the same numbers, from the mai
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -113,6 +114,10 @@ def device_is_cpu(device: str) -> bool:
     return device == "cpu" or not torch.cuda.is_available()
 
 
+#: ``training.optimizer`` → ``TrainingArguments.optim`` (``adamw``: transformers' default; the 8-bit ones need bitsandbytes).
+TRL_OPTIMIZERS = {"adamw": "adamw_torch_fused", "adamw_8bit": "adamw_bnb_8bit", "paged_adamw_8bit": "paged_adamw_8bit"}
+
+
 def trainer_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
     """``TrainingArguments`` fields shared by our SFT and GRPO runs, from ``cfg.training`` and friends.
 
@@ -121,6 +126,9 @@ def trainer_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
     small models; ENVIRONMENT §5), non-reentrant.
     """
     training = cfg.training
+    if training.optimizer != "adamw" and importlib.util.find_spec("bitsandbytes") is None:
+        raise ValueError(f"training.optimizer={training.optimizer} needs the 'bitsandbytes' package, which is not "
+                         "installed; pip install bitsandbytes (CUDA only) or use training.optimizer=adamw")
     scheduler = training.lr_scheduler
     if scheduler == "constant" and training.warmup_ratio > 0:
         scheduler = "constant_with_warmup"
@@ -131,6 +139,7 @@ def trainer_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
         "weight_decay": training.weight_decay,
         "adam_beta1": training.adam_beta1,
         "adam_beta2": training.adam_beta2,
+        "optim": TRL_OPTIMIZERS[training.optimizer],
         "max_grad_norm": training.max_grad_norm,
         "lr_scheduler_type": scheduler,
         "warmup_steps": training.warmup_ratio,  # a value < 1 is a fraction of max_steps
