@@ -93,3 +93,15 @@ def test_reward_model_from_policy_starts_from_the_sft_policy(sft_lora_run):
     reward_model = build_reward_model(RewardConfig(head="log_prob"), cfg.model, form="airl", backbone=str(folder))
     with torch.no_grad():
         torch.testing.assert_close(reward_model.backbone(**inputs).logits, expected, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("key", ["load_in_4bit", "unsloth"])
+def test_adapter_folder_with_a_quantised_or_unsloth_load_is_refused(sft_lora_run, key):
+    import dataclasses
+
+    from reasoning_irl.models.loading import ModelLoadError, _load_merged_adapter
+
+    cfg, run_dir = sft_lora_run
+    folder = run_dir / "best" / "policy"
+    with pytest.raises(ModelLoadError, match=f"LoRA adapter folder and model.{key}=true"):
+        _load_merged_adapter(folder, str(folder), dataclasses.replace(cfg.model, **{key: True}), True)
