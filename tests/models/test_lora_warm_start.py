@@ -105,3 +105,14 @@ def test_adapter_folder_with_a_quantised_or_unsloth_load_is_refused(sft_lora_run
     folder = run_dir / "best" / "policy"
     with pytest.raises(ModelLoadError, match=f"LoRA adapter folder and model.{key}=true"):
         _load_merged_adapter(folder, str(folder), dataclasses.replace(cfg.model, **{key: True}), True)
+
+
+def test_a_merged_warm_start_loads_trainable_or_frozen(sft_lora_run):
+    from reasoning_irl.models import load_causal_lm
+
+    cfg, run_dir = sft_lora_run
+    folder = str(run_dir / "best" / "policy")
+    trainable = load_causal_lm(folder, cfg.model)
+    assert trainable.training and all(p.requires_grad for p in trainable.parameters())
+    frozen = load_causal_lm(folder, cfg.model, trainable=False)
+    assert not frozen.training and not any(p.requires_grad for p in frozen.parameters())

@@ -195,7 +195,8 @@ def load_causal_lm(name_or_path: str, cfg: ModelConfig, trainable: bool = True):
 def _set_mode(model, cfg: ModelConfig, trainable: bool):
     """Train mode with gradients (and gradient checkpointing when ``model.gradient_checkpointing``), or frozen."""
     model.train(trainable)
-    model.requires_grad_(trainable)
+    if not trainable:  # (never requires_grad_(True): 4-bit weights are integer tensors)
+        model.requires_grad_(False)
     if trainable and cfg.gradient_checkpointing and not cfg.unsloth:  # unsloth sets its own in apply_lora
         # Non-reentrant checkpointing: gradients reach LoRA weights without enable_input_require_grads.
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -224,6 +225,7 @@ def _load_merged_adapter(folder: Path, name: str, cfg: ModelConfig, trainable: b
     merged = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
     merged = merged.to(getattr(torch, cfg.dtype))
     merged.name_or_path = merged.config._name_or_path = str(folder)
+    merged.requires_grad_(trainable)  # the base was loaded frozen; no 4-bit weights on this path
     return _set_mode(merged, cfg, trainable)
 
 
