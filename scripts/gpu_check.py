@@ -280,7 +280,9 @@ def table(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cpu-dry-run", action="store_true", help="toy sizes on the CPU (float32)")
+    parser.add_argument("--cpu-dry-run", action="store_true", help="toy sizes on the CPU")
+    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default=None,
+                        help="weights' dtype (default: bfloat16 on CUDA, float32 for the dry run)")
     parser.add_argument("--models", default="qwen2.5-0.5b,qwen2.5-3b", help="comma-separated architectures")
     parser.add_argument("--work", default=None, help="working folder (default: ./gpu_check_work or the temp dir)")
     parser.add_argument("--out", default=None, help="JSON output (CUDA default: bench/results/gpu_check.json)")
@@ -295,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         names, shape, dtype, device = args.models.split(","), PAPER, "bfloat16", "cuda"
     work = Path(args.work or ("gpu_check_work" if device == "cuda" else f"/tmp/gpu_check_{os.getpid()}"))
+    dtype = args.dtype or dtype
     results = [check_model(name, shape, work, dtype, device) for name in names]
     report = {"machine": {"gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
                           "torch": torch.__version__, "python": platform.python_version()},

@@ -2,7 +2,8 @@
 
 The real architectures' sizes are checked against their published parameter counts (Qwen2.5-0.5B:
 0.49B, Qwen2.5-3B: 3.09B); the dry run builds the toy model, runs AIRL (2 warm-up + 1 step, checkpoint),
-its resume (step 4), the evaluation entry on pregenerated completions and TRL's GRPO, and writes JSON.
+its resume (step 4), the evaluation entry on pregenerated completions and TRL's GRPO, and writes JSON —
+in bfloat16 as on the GPU (bf16 weights, float32 LoRA and head, bf16 autocast).
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ def test_cpu_dry_run(tmp_path):
     out = tmp_path / "gpu_check.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, str(ROOT / "scripts/gpu_check.py"), "--cpu-dry-run",
-                             "--work", str(tmp_path / "work"), "--out", str(out)],
+                             "--dtype", "bfloat16", "--work", str(tmp_path / "work"), "--out", str(out)],
                             capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     (toy,) = report["results"]
-    assert toy["model"] == "toy" and toy["airl_step_s"] > 0 and toy["warmup_step_s"] > 0
+    assert toy["model"] == "toy" and toy["dtype"] == "bfloat16" and toy["airl_step_s"] > 0 and toy["warmup_step_s"] > 0
     assert (tmp_path / "work/toy/eval/metrics.json").is_file()
     assert (tmp_path / "work/toy/airl/checkpoints/step-4").is_dir()
     grpo = toy["grpo"]
