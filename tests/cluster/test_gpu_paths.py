@@ -1,4 +1,4 @@
-"""The optional GPU paths (``gpu`` extra: vllm, unsloth, bitsandbytes; DESIGN §7).
+"""The optional GPU paths (``gpu`` extra: unsloth, bitsandbytes; DESIGN §7; the vLLM backend was removed).
 
 Here (no CUDA) the guards are checked: each path asked for where it cannot run fails with a clear error
 naming the key and the fix. The tests marked ``gpu`` need a CUDA device (and the ``gpu`` extra) and are
@@ -28,12 +28,9 @@ def _needs(package: str):
 # Guards (run everywhere)
 
 
-@pytest.mark.skipif(not NO_CUDA, reason="checks the error raised where CUDA is absent")
-def test_vllm_backend_refused_without_cuda_or_package():
-    from reasoning_irl.rl.vllm_backend import generate_vllm
-
-    with pytest.raises(RuntimeError, match="sampling.backend"):
-        generate_vllm(torch.nn.Linear(1, 1), [[1, 2]], SamplingConfig(backend="vllm"), 2, False, 0)
+def test_vllm_backend_is_refused_everywhere():
+    with pytest.raises(ValueError, match="sampling.backend=vllm is not supported"):
+        SamplingConfig(backend="vllm")
 
 
 @pytest.mark.skipif(not NO_CUDA, reason="checks the error raised where CUDA is absent")
@@ -48,30 +45,6 @@ def test_quantised_and_unsloth_loading_refused_without_cuda(key):
 
 # --------------------------------------------------------------------------------------------------
 # GPU only
-
-
-@gpu
-@_needs("vllm")
-def test_vllm_generation_follows_the_policy_after_an_update():
-    """vLLM samples come from the *current* policy: greedy vLLM completions equal greedy HF ``generate``
-    of the tiny model, before and after a policy update changed the weights (weights are pushed into
-    the engine before every generation)."""
-    from reasoning_irl.models import load_causal_lm, load_tokenizer
-    from reasoning_irl.rl.vllm_backend import generate_vllm
-
-    cfg = ModelConfig()
-    tokenizer = load_tokenizer("tiny", cfg)
-    model = load_causal_lm("tiny", cfg).cuda()
-    prompt = tokenizer("1 + 2 =", add_special_tokens=False)["input_ids"]
-    sampling = SamplingConfig(backend="vllm", max_new_tokens=8)
-    for _ in range(2):
-        ours = generate_vllm(model, [prompt], sampling, 1, True, 0)[0]
-        ref = model.generate(torch.tensor([prompt]).cuda(), do_sample=False, max_new_tokens=8,
-                             pad_token_id=tokenizer.pad_token_id)[0, len(prompt):].tolist()
-        assert ours[: len(ref)] == ref[: len(ours)]
-        with torch.no_grad():
-            for p in model.parameters():
-                p.add_(0.05 * torch.randn_like(p))
 
 
 @gpu

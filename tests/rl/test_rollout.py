@@ -62,7 +62,6 @@ def test_policy_batch_places_completions_after_a_common_prompt_width(tiny):
     assert torch.isfinite(logprobs).all()
 
 
-def test_vllm_backend_gives_a_clear_error_without_vllm(tiny):
-    model, tokenizer = tiny
-    with pytest.raises(RuntimeError, match="vllm"):
-        generate_rollouts(model, tokenizer, _prompts(tokenizer), SamplingConfig(backend="vllm"), seed=0)
+def test_vllm_backend_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match="sampling.backend=vllm is not supported.*use sampling.backend=hf"):
+        SamplingConfig(backend="vllm")

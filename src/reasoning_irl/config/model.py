@@ -3,7 +3,8 @@
 The Hydra group ``model/`` (``configs/model/*.yaml``) fills this schema; an unknown key is an error.
 Readers: :mod:`reasoning_irl.models.loading` (names, dtype, trust/pickle/unsloth/4-bit switches,
 lengths), :mod:`reasoning_irl.models.tiny` (``tiny_*`` sizes, ``cache_dir``) and
-:mod:`reasoning_irl.models.lora` (``lora_*``).
+:mod:`reasoning_irl.models.lora` (``lora_*``); ``gradient_checkpointing`` by the loader (trainable models)
+and :mod:`reasoning_irl.trainers.trl_run` (TRL's arguments).
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class ModelConfig:
     unsloth: bool = False
     # Load 4-bit quantised weights through bitsandbytes (needs CUDA and ``bitsandbytes``).
     load_in_4bit: bool = False
+    # Recompute each decoder layer's activations in the backward pass instead of keeping them (trainable
+    # models: policy, reward model; TRL's SFT/GRPO too): far less activation memory for ~30 % more
+    # compute. On for every paper-scale run (docs/CLUSTER.md); off for the tiny CPU model.
+    gradient_checkpointing: bool = False
     # Longest prompt in tokens (the reference runs: 300); with the next, the tokenizer's model_max_length.
     max_prompt_length: int = 300
     # Longest completion in tokens (the reference runs: 824).

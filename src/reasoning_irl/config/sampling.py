@@ -20,12 +20,16 @@ class SamplingConfig:
     #: Minimum number of new tokens (EOS suppressed before); 0 = none. Benchmarks set it equal to
     #: ``max_new_tokens`` so that compared trainers generate equal lengths.
     min_new_tokens: int = 0
-    #: Generation backend: ``hf`` (Hugging Face ``generate`` with the KV cache) or ``vllm`` (GPU extra).
+    #: Generation backend: ``hf`` (Hugging Face ``generate`` with the KV cache), the only one. ``vllm`` was
+    #: removed (docs/CLUSTER.md, "GPU-only paths"): it was never run and did not match vLLM's current API.
     backend: str = "hf"
 
     def __post_init__(self) -> None:
-        if self.backend not in ("hf", "vllm"):
-            raise ValueError(f"sampling.backend={self.backend!r} is not supported; use 'hf' or 'vllm'")
+        if self.backend == "vllm":
+            raise ValueError("sampling.backend=vllm is not supported: the vLLM backend was removed (untested, and "
+                             "written against vLLM's old V0 engine); use sampling.backend=hf")
+        if self.backend != "hf":
+            raise ValueError(f"sampling.backend={self.backend!r} is not supported; use 'hf'")
         if self.temperature <= 0:
             raise ValueError(f"sampling.temperature={self.temperature} must be positive (greedy decoding is an eval option)")
         if not 0.0 < self.top_p <= 1.0:

@@ -20,6 +20,8 @@ LR_SCHEDULERS = ("constant", "linear", "cosine")
 VERIFIABLE_REWARDS = ("tag_count", "soft_format", "strict_format", "integer_answer", "correctness")
 #: The default list: all but ``integer_answer`` (the reference used it for GSM8K and AIME only).
 DEFAULT_VERIFIABLE_REWARDS = ("tag_count", "soft_format", "strict_format", "correctness")
+#: ``training.optimizer``: torch's AdamW, or bitsandbytes' 8-bit AdamW (plain or paged; CUDA + bitsandbytes).
+OPTIMIZERS = ("adamw", "adamw_8bit", "paged_adamw_8bit")
 
 
 def _check_shared(cfg: IRLTrainingConfig | _TRLTrainingConfig) -> None:
@@ -36,6 +38,8 @@ def _check_shared(cfg: IRLTrainingConfig | _TRLTrainingConfig) -> None:
         # checked here, before any model is loaded (the trainers resolve it only after opening the run)
         raise ValueError(f"training.resume={cfg.resume!r} is not a complete checkpoint folder (no COMPLETE "
                          "marker); use auto, never, or a checkpoints/step-N path")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise ValueError(f"training.optimizer={cfg.optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
 
 
 @dataclass
@@ -45,6 +49,10 @@ class OptimConfig:
     weight_decay: float = 0.0
     adam_beta1: float = 0.9
     adam_beta2: float = 0.99
+    #: The policy's optimiser: ``adamw`` (torch), ``adamw_8bit`` or ``paged_adamw_8bit`` (bitsandbytes,
+    #: CUDA only: 8-bit moments, ~4× less optimiser memory; paged moments spill to host memory). AIRL's
+    #: discriminator keeps torch's AdamW.
+    optimizer: str = "adamw"
     #: Gradient-norm clip.
     max_grad_norm: float = 1.0
     #: ``constant``, ``linear`` or ``cosine`` decay after ``warmup_ratio`` of linear warm-up.
@@ -86,6 +94,9 @@ class IRLTrainingConfig(OptimConfig):
     warm_start_steps: int = 800
     #: Write ``checkpoints/step-N`` every this many steps (0 = only ``final``).
     checkpoint_every: int = 10
+    #: Keep only the newest this many ``checkpoints/step-N`` (None = all; ~18 GB each at 3B with LoRA 256
+    #: in full precision is not unusual); ``best/`` and ``final/`` are separate copies and always kept.
+    keep_checkpoints: int | None = None
     #: Evaluate selection criteria on validation every this many steps (0 = only at the end); the warm
     #: start (step 0) and the last step are always evaluated.
     eval_every: int = 10
@@ -121,6 +132,8 @@ class IRLTrainingConfig(OptimConfig):
         for key in ("max_steps", "reward_warmup_steps", "warm_start_steps", "checkpoint_every", "eval_every"):
             if getattr(self, key) < 0:
                 raise ValueError(f"training.{key}={getattr(self, key)} must be >= 0")
+        if self.keep_checkpoints is not None and self.keep_checkpoints < 1:
+            raise ValueError(f"training.keep_checkpoints={self.keep_checkpoints}; use None (all) or >= 1")
         if self.max_steps + self.reward_warmup_steps == 0:
             raise ValueError(
                 "training.max_steps and training.reward_warmup_steps are both 0: nothing to train"

@@ -12,6 +12,12 @@ Rules (DESIGN.md §6, §7):
   names the id and what to do, instead of transformers' long retry and traceback.
 - ``model.unsloth`` / ``model.load_in_4bit`` need CUDA and their package; asked for where they cannot
   run, they fail with an error naming the key.
+- A LoRA adapter folder (``adapter_config.json``, e.g. an SFT run's ``best/policy``) is loaded as its
+  base with the adapter **merged in** (in float32, then cast to ``model.dtype``): the model computes the
+  adapted policy, and a later :func:`~reasoning_irl.models.lora.apply_lora` adds a fresh, zero-initialised
+  adapter on top — so a LoRA warm start is kept, and disabling the new adapter (π_ref) gives the warm
+  start, not the original base. The merged model's ``name_or_path`` is the adapter folder, so an adapter
+  trained on top of it records that folder as its base and reloads through the same chain.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from reasoning_irl.config.model import FROM_POLICY, TINY, ModelConfig
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+ADAPTER_CONFIG = "adapter_config.json"
 
 
 class ModelLoadError(RuntimeError):
@@ -145,7 +152,8 @@ def load_tokenizer(name_or_path: str, cfg: ModelConfig, padding_side: str = "lef
 
 
 def load_causal_lm(name_or_path: str, cfg: ModelConfig, trainable: bool = True):
-    """A causal LM in ``cfg.dtype``: in train mode with gradients (``trainable``) or frozen in eval mode."""
+    """A causal LM in ``cfg.dtype``: in train mode with gradients (``trainable``; gradient checkpointing when
+    ``model.gradient_checkpointing``) or frozen in eval mode."""
     import torch
 
     _check_gpu_options(cfg)
@@ -154,6 +162,8 @@ def load_causal_lm(name_or_path: str, cfg: ModelConfig, trainable: bool = True):
     folder = Path(path) if Path(path).is_dir() else _hub_snapshot(path) if _offline() else None
     if folder is not None:
         _check_weight_files(folder, name_or_path, cfg)
+    if folder is not None and (folder / ADAPTER_CONFIG).is_file():
+        return _load_merged_adapter(folder, name_or_path, cfg, trainable)
     dtype = getattr(torch, cfg.dtype)
     try:
         if cfg.unsloth:
@@ -192,10 +202,44 @@ def load_causal_lm(name_or_path: str, cfg: ModelConfig, trainable: bool = True):
             f"{damaged} is damaged ({_first_line(err)}): a truncated or partly copied file; copy or save "
             f"the model {name_or_path!r} again"
         ) from None
+    return _set_mode(model, cfg, trainable)
+
+
+def _set_mode(model, cfg: ModelConfig, trainable: bool):
+    """Train mode with gradients (and gradient checkpointing when ``model.gradient_checkpointing``), or frozen."""
     model.train(trainable)
-    if not trainable:
+    if not trainable:  # (never requires_grad_(True): 4-bit weights are integer tensors)
         model.requires_grad_(False)
+    if trainable and cfg.gradient_checkpointing and not cfg.unsloth:  # unsloth sets its own in apply_lora
+        # Non-reentrant checkpointing: gradients reach LoRA weights without enable_input_require_grads.
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.config.use_cache = False
     return model
+
+
+def _load_merged_adapter(folder: Path, name: str, cfg: ModelConfig, trainable: bool):
+    """The base model named by the adapter folder's ``adapter_config.json`` with the adapter merged in."""
+    import dataclasses
+
+    import torch
+    from peft import PeftModel
+
+    if cfg.load_in_4bit or cfg.unsloth:
+        key = "load_in_4bit" if cfg.load_in_4bit else "unsloth"
+        raise ModelLoadError(
+            f"model {name!r} is a LoRA adapter folder and model.{key}=true cannot merge it exactly; load it with "
+            f"model.{key}=false, or merge it into a full model folder first (peft's merge_and_unload)"
+        )
+    base_name = json.loads((folder / ADAPTER_CONFIG).read_text(encoding="utf-8")).get("base_model_name_or_path")
+    if not base_name:
+        raise ModelLoadError(f"adapter folder {name!r} names no base model (base_model_name_or_path in "
+                             f"{ADAPTER_CONFIG}); set it to the folder or hub id the adapter was trained on")
+    base = load_causal_lm(base_name, dataclasses.replace(cfg, dtype="float32"), trainable=False)
+    merged = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
+    merged = merged.to(getattr(torch, cfg.dtype))
+    merged.name_or_path = merged.config._name_or_path = str(folder)
+    merged.requires_grad_(trainable)  # the base was loaded frozen; no 4-bit weights on this path
+    return _set_mode(merged, cfg, trainable)
 
 
 def tokenizer_hash(tokenizer) -> str:

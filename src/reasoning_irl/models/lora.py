@@ -2,7 +2,9 @@
 
 ``model.lora_rank`` None or 0 means full fine-tuning: :func:`apply_lora` then returns the model as it is.
 Otherwise only the LoRA matrices of ``model.lora_target_modules`` are trainable, plus every module named
-in ``modules_to_save`` (reward heads), which peft trains in full and saves with the adapter.
+in ``modules_to_save``, which peft trains in full and saves with the adapter (unsloth accepts only
+``lm_head``/``embed_tokens`` there; the reward head is therefore kept outside it, see
+:mod:`reasoning_irl.rewards.saving`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def apply_lora(model, cfg: ModelConfig, modules_to_save: Sequence[str] | None = 
 
         return FastLanguageModel.get_peft_model(
             model, r=cfg.lora_rank, lora_alpha=lora_alpha(cfg), lora_dropout=cfg.lora_dropout,
-            target_modules=targets, modules_to_save=to_save, bias="none", use_gradient_checkpointing="unsloth",
+            target_modules=targets, modules_to_save=to_save, bias="none",
+            use_gradient_checkpointing="unsloth" if cfg.gradient_checkpointing else False,
         )
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 

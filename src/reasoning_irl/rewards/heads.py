@@ -21,8 +21,11 @@ For completion tokens y_1 … y_T (prompt tokens never enter a score):
   the last token before the completion. Zero-initialised, so training starts without shaping.
 
 :class:`RewardHead` holds these parameters in one module that is attached to the backbone as
-``reward_head``, so that with LoRA peft trains and saves it in full (``modules_to_save``). It is
-called through ``forward(part, hidden)`` only: peft's wrapper routes ``forward`` to the trained copy.
+``reward_head``; with LoRA it stays trainable outside the adapter and is saved in its own file
+(:mod:`.saving`). It is called through ``forward(part, hidden)`` only, so that a reward model saved
+with the head in peft's ``modules_to_save`` (older folders) routes ``forward`` to the trained copy.
+Its parameters are float32 even under a bf16 backbone (a bf16 head stops moving at small learning
+rates); ``forward`` casts the backbone's hidden states to the head's dtype.
 """
 
 from __future__ import annotations
@@ -69,11 +72,11 @@ class RewardHead(nn.Module):
     def forward(self, part: str, hidden: torch.Tensor | None = None) -> torch.Tensor:
         """``score``: (…, H) → (…) linear scores; ``potential``: (…, H) → (…); ``bias``: b, a scalar."""
         if part == "score":
-            return self.score(hidden).squeeze(-1)
+            return self.score(hidden.to(self.score.weight.dtype)).squeeze(-1)
         if part == "potential":
             if self.potential is None:
                 raise ValueError("this reward head has no potential; build it with form='airl'")
-            return self.potential(hidden).squeeze(-1)
+            return self.potential(hidden.to(self.potential.weight.dtype)).squeeze(-1)
         if part == "bias":
             return self.bias
         raise ValueError(f"unknown head part {part!r}")
@@ -83,6 +86,34 @@ def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """log softmax(logits)[target] per row: logits (T, V) predicting targets (T,) → (T,)."""
     logits = logits.float()
     return logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+
+
+#: Rows of hidden states turned into logits at a time by :func:`chunked_token_logprobs`.
+LOGPROB_CHUNK = 1024
+
+
+def chunked_token_logprobs(output_head: nn.Module, hidden: torch.Tensor, targets: torch.Tensor,
+                           chunk_size: int = LOGPROB_CHUNK) -> torch.Tensor:
+    """log π(target | hidden state) for N rows: ``output_head`` (the LM head) on ``hidden`` (N, H) → (N,).
+
+    Only the given rows (completion positions) get logits, ``chunk_size`` rows at a time; with gradients
+    each chunk runs under non-reentrant activation checkpointing, so its (chunk, V) logits are recomputed
+    in the backward pass instead of kept: at a 151,936-token vocabulary the full (B, L, V) float logits
+    of a micro-batch of 16 × 1,124 tokens would be ~11 GB, one chunk of 1,024 rows is ~0.6 GB.
+    """
+    from torch.utils.checkpoint import checkpoint
+
+    def part(rows: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
+        return token_logprobs(output_head(rows), wanted)
+
+    if hidden.shape[0] == 0:
+        return hidden.new_zeros(0, dtype=torch.float32)
+    outs = []
+    for begin in range(0, hidden.shape[0], chunk_size):
+        rows, wanted = hidden[begin : begin + chunk_size], targets[begin : begin + chunk_size]
+        outs.append(checkpoint(part, rows, wanted, use_reentrant=False) if torch.is_grad_enabled()
+                    else part(rows, wanted))
+    return torch.cat(outs)
 
 
 def likelihood_scores(

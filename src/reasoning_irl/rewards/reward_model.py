@@ -49,8 +49,8 @@ from reasoning_irl.rewards.heads import (
     LIKELIHOOD_HEADS,
     RewardHead,
     beta_of,
+    chunked_token_logprobs,
     likelihood_scores,
-    token_logprobs,
 )
 from reasoning_irl.rewards.positions import covering_position, scored_positions, step_end_tokens
 from reasoning_irl.text.format import Span, segment_steps
@@ -185,7 +185,7 @@ class RewardModel(nn.Module):
 
     @property
     def head(self) -> nn.Module:
-        """The reward head (with LoRA: peft's wrapper, whose forward uses the trained copy)."""
+        """The reward head (a LoRA folder saved before the head left ``modules_to_save``: peft's wrapper)."""
         return getattr(self.base_model(), HEAD_ATTRIBUTE)
 
     def head_parameters(self) -> list[nn.Parameter]:
@@ -231,29 +231,28 @@ class RewardModel(nn.Module):
         device = next(self.backbone.parameters()).device
         batch = collate([p.encoded for p in prepared], self.tokenizer.pad_token_id, self.padding_side)
         inputs = {k: batch[k].to(device) for k in ("input_ids", "attention_mask", "position_ids")}
-        likelihood = self.config.head in LIKELIHOOD_HEADS
-        need_hidden = not likelihood or self.form.needs_potential
-        logits = reference_logits = hidden = None
-        if likelihood:
-            out = self.backbone(**inputs, output_hidden_states=need_hidden, use_cache=False)
-            logits, hidden = out.logits, (out.hidden_states[-1] if need_hidden else None)
+        hidden = self._decoder()(**inputs, use_cache=False).last_hidden_state  # (B, L, H)
+        starts = [int(s) for s in batch["completion_start"]]
+        lengths = [p.encoded.completion_length for p in prepared]
+        trained_all = reference_all = None
+        if self.config.head in LIKELIHOOD_HEADS:
+            # log π_ψ only at the completion tokens (the state at p−1 predicts token p), chunked: never the
+            # full (B, L, V) logits with gradients (heads.chunked_token_logprobs).
+            rows = torch.tensor([r for r, n in enumerate(lengths) for _ in range(n)], device=device)
+            cols = torch.cat([torch.arange(s, s + n, device=device) for s, n in zip(starts, lengths)])
+            targets = inputs["input_ids"][rows, cols]
+            lm_head = self.base_model().get_output_embeddings()
+            trained_all = chunked_token_logprobs(lm_head, hidden[rows, cols - 1], targets).split(lengths)
             if self.config.head == "log_ratio":
                 with torch.no_grad():
-                    reference_logits = self._reference_logits(inputs)
-        else:
-            hidden = self._decoder()(**inputs, use_cache=False).last_hidden_state  # (B, L, H)
+                    reference_all = self._reference_logprobs(inputs, rows, cols - 1, targets).split(lengths)
         outputs = []
         for row, sample in enumerate(prepared):
-            start = int(batch["completion_start"][row])
+            start = starts[row]
             index = torch.arange(start, start + sample.encoded.completion_length, device=device)  # (T,)
-            trained = reference = None
-            if logits is not None:
-                targets = inputs["input_ids"][row, index]
-                trained = token_logprobs(logits[row, index - 1], targets)  # logit at p−1 predicts token p
-                reference = (None if reference_logits is None
-                             else token_logprobs(reference_logits[row, index - 1], targets))
-            states = None if hidden is None else (hidden[row, start - 1], hidden[row, index])
-            outputs.append(self.sample_output(sample, trained, reference, states))
+            trained = None if trained_all is None else trained_all[row]
+            reference = None if reference_all is None else reference_all[row]
+            outputs.append(self.sample_output(sample, trained, reference, (hidden[row, start - 1], hidden[row, index])))
         return outputs
 
     def sample_output(self, sample: Prepared, trained_logprobs: torch.Tensor | None,
@@ -281,11 +280,17 @@ class RewardModel(nn.Module):
             potentials = head("potential", torch.cat([before[None], at[positions]]))  # (K+1,): h_0, then h_k
         return SampleOutput(token_scores, token_scores[positions], potentials, trained_logprobs)
 
-    def _reference_logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    def _reference_logprobs(self, inputs: dict[str, torch.Tensor], rows: torch.Tensor, cols: torch.Tensor,
+                            targets: torch.Tensor) -> torch.Tensor:
+        """log π_ref of ``targets`` from the states at (rows, cols): the frozen copy, or the adapters disabled."""
         if self.reference is not None:
-            return self.reference(**inputs, use_cache=False).logits
-        with self.backbone.disable_adapter():
-            return self.backbone(**inputs, use_cache=False).logits
+            model = self.reference
+            hidden = model.get_decoder()(**inputs, use_cache=False).last_hidden_state
+        else:
+            model = self.base_model()
+            with self.backbone.disable_adapter():
+                hidden = self._decoder()(**inputs, use_cache=False).last_hidden_state
+        return chunked_token_logprobs(model.get_output_embeddings(), hidden[rows, cols], targets)
 
     def save_pretrained(self, directory):
         """Save as a Hugging Face folder + ``reward_config.json`` (:func:`.saving.save_reward_model`)."""
@@ -353,8 +358,9 @@ class RewardModel(nn.Module):
 
 
 def attach_head(model: nn.Module, config: RewardConfig, potential: bool) -> RewardHead:
-    """Create the head for ``config`` and attach it to a Hugging Face model as ``reward_head``."""
+    """Create the head for ``config`` (in float32) and attach it to a Hugging Face model as ``reward_head``."""
     head = RewardHead(config.head, model.config.hidden_size, potential=potential, init_std=config.head_init_std)
-    head.to(device=model.device, dtype=next(model.parameters()).dtype)
+    # float32 whatever the backbone's dtype: in bf16 a small update is rounded away (0.02 + 1e-5 == 0.02)
+    head.to(device=model.device, dtype=torch.float32)
     setattr(model, HEAD_ATTRIBUTE, head)
     return head

@@ -6,9 +6,12 @@ Folder layout written by :func:`save_reward_model`:
 - full fine-tuning: a standard Hugging Face model folder (``config.json``, ``model.safetensors``) of
   the trained backbone, ``reward_head.safetensors``, and for ``log_ratio`` the frozen π_ref in
   ``reference/``;
-- LoRA: the peft adapter (``adapter_config.json``, ``adapter_model.safetensors``, which holds the
-  head too: it is in ``modules_to_save``) and the frozen base model in ``base/`` — also π_ref for
-  ``log_ratio``, reached by disabling the adapter.
+- LoRA: the peft adapter (``adapter_config.json``, ``adapter_model.safetensors``),
+  ``reward_head.safetensors`` and the frozen base model in ``base/`` — also π_ref for ``log_ratio``,
+  reached by disabling the adapter. The head is kept outside peft's ``modules_to_save`` (unsloth's
+  ``get_peft_model`` accepts only ``lm_head``/``embed_tokens`` there): it is marked trainable after the
+  adapter is added and saved on its own. A folder from before (the head inside the adapter, no head
+  file) still loads.
 
 :func:`load_reward_model` restores identical scores; asking it for another granularity than the saved
 one is an error (the head has only learned the saved positions).
@@ -52,7 +55,8 @@ def build_reward_model(reward: RewardConfig, model: ModelConfig, *, form: str = 
     """A fresh reward model from ``model.reward`` (``from_policy``: the policy's weights) or ``backbone``.
 
     ``log_ratio`` loads the same weights twice, π_ψ trainable and π_ref frozen (with LoRA, π_ref is the
-    base with adapters disabled); the head is created and, with LoRA, put in ``modules_to_save``.
+    base with adapters disabled); the head is created in float32 and stays trainable under LoRA (outside
+    peft's ``modules_to_save``, which unsloth refuses for it).
     """
     name = backbone or reward_model_name(model)
     if name is None:
@@ -67,9 +71,19 @@ def build_reward_model(reward: RewardConfig, model: ModelConfig, *, form: str = 
     reference = None
     if reward.head == "log_ratio" and not model.lora_rank:
         reference = load_causal_lm(path, model, trainable=False)
-    network = apply_lora(network, model, modules_to_save=[HEAD_ATTRIBUTE])
+    network = apply_lora(network, model)
+    _base_of(network).get_submodule(HEAD_ATTRIBUTE).requires_grad_(True)  # LoRA froze every non-adapter weight
     return RewardModel(network, tokenizer, reward, form=form, gamma=gamma, reference=reference,
                        max_length=model.max_length)
+
+
+def _base_of(network: torch.nn.Module) -> torch.nn.Module:
+    return network.get_base_model() if hasattr(network, "get_base_model") else network
+
+
+def _save_head(reward_model: RewardModel, directory: Path) -> None:
+    head_state = {k: v.detach().contiguous() for k, v in reward_model.head.state_dict().items()}
+    save_file(head_state, str(directory / HEAD_FILE))
 
 
 def _plain_base_state_dict(reward_model: RewardModel) -> dict[str, torch.Tensor]:
@@ -91,11 +105,12 @@ def save_reward_model(reward_model: RewardModel, directory: str | os.PathLike) -
     if reward_model.is_lora:
         reward_model.backbone.save_pretrained(directory)
         base.save_pretrained(directory / "base", state_dict=_plain_base_state_dict(reward_model))
+        if not hasattr(reward_model.head, "modules_to_save"):  # an older folder's head lives in the adapter
+            _save_head(reward_model, directory)
     else:
         state = {k: v for k, v in base.state_dict().items() if not k.startswith(HEAD_ATTRIBUTE + ".")}
         base.save_pretrained(directory, state_dict=state)
-        head_state = {k: v.detach().contiguous() for k, v in reward_model.head.state_dict().items()}
-        save_file(head_state, str(directory / HEAD_FILE))
+        _save_head(reward_model, directory)
         if reward_model.reference is not None:
             reward_model.reference.save_pretrained(directory / "reference")
     atomic_write_json(directory / CONFIG_NAME, {
@@ -156,6 +171,10 @@ def load_reward_model(directory: str | os.PathLike, *, granularity: str | None =
         network = load_causal_lm(str(directory / "base"), model, trainable=trainable)
         attach_head(network, config, potential=form == "airl")
         network = PeftModel.from_pretrained(network, str(directory), is_trainable=trainable)
+        if (directory / HEAD_FILE).is_file():
+            head = _base_of(network).get_submodule(HEAD_ATTRIBUTE)
+            head.load_state_dict(load_safetensors(directory / HEAD_FILE, f"the reward model {directory}"))
+            head.requires_grad_(trainable)
         reference = None
     else:
         network = load_causal_lm(str(directory), model, trainable=trainable)

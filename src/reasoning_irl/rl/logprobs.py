@@ -1,9 +1,9 @@
 """Per-token log-probabilities of completion tokens under a causal LM.
 
 One forward pass through the backbone, then the output head (and the log-softmax over the
-vocabulary) only at the positions that predict a completion token: for a 150k-token vocabulary the
-full ``(B, L, V)`` logits of a long prompt would dominate memory, while ``(N_completion, V)`` is what
-the loss needs.
+vocabulary) only at the positions that predict a completion token, a chunk of rows at a time
+(:func:`reasoning_irl.rewards.heads.chunked_token_logprobs`, recomputed in the backward pass): for a
+150k-token vocabulary the full ``(B, L, V)`` logits would dominate memory.
 
 Position convention: ``out[b, t]`` is ``log π(input_ids[b, t] | input_ids[b, <t])`` for every ``t``
 with ``completion_mask[b, t]``, and 0 elsewhere — the log-prob of a token sits at the token, so a
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from reasoning_irl.rewards.heads import chunked_token_logprobs
 
 
 def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -52,9 +54,8 @@ def completion_logprobs(
     ).last_hidden_state  # (B, L, H)
     predicts = completion_mask[:, 1:]  # (B, L-1): hidden state t predicts token t+1
     selected = hidden[:, :-1][predicts]  # (N, H), N = number of completion tokens
-    logits = head(selected).float()  # (N, V)
     targets = input_ids[:, 1:][predicts]  # (N,)
-    token_logprobs = logits.log_softmax(-1).gather(-1, targets[:, None]).squeeze(-1)  # (N,)
+    token_logprobs = chunked_token_logprobs(head, selected, targets)  # (N,): (chunk, V) logits at a time
     # completion_mask[:, 1:] == predicts, and both are read row-major: token t's log-prob lands at t.
     out = torch.zeros(input_ids.shape, dtype=torch.float32, device=input_ids.device)  # (B, L)
     return out.masked_scatter(completion_mask, token_logprobs)

@@ -68,6 +68,22 @@ class PolicyBatch:
         """A micro-batch of rows (keeps the column layout)."""
         return PolicyBatch(self.input_ids[rows], self.attention_mask[rows], self.completion_mask[rows], self.prompt_width)
 
+    def trimmed(self) -> tuple[PolicyBatch, int]:
+        """These rows without the columns none of them uses, and the width of the kept completion block.
+
+        The batch was padded to the *whole* batch's longest prompt and completion; a micro-batch needs only
+        its own: the kept block is ``[P − p, P + c)``, p and c its rows' longest prompt and completion (at
+        least one completion column). The completion block keeps its first ``c`` columns, so
+        ``full[:, :c]`` of an ``(n, C)`` per-position tensor of these rows lines up with it.
+        """
+        used = self.attention_mask.bool().any(0).nonzero().flatten()
+        first = min(int(used[0]), self.prompt_width) if len(used) else self.prompt_width
+        end = max(int(used[-1]) + 1, self.prompt_width + 1) if len(used) else self.prompt_width + 1
+        columns = slice(first, end)
+        trimmed = PolicyBatch(self.input_ids[:, columns], self.attention_mask[:, columns],
+                              self.completion_mask[:, columns], self.prompt_width - first)
+        return trimmed, end - self.prompt_width
+
 
 def policy_batch(rollouts: Rollouts, pad_token_id: int) -> PolicyBatch:
     """Lay out rollouts as prompt (left-padded) followed by completion (right-padded)."""
@@ -172,16 +188,12 @@ def generate_rollouts(
     was_training = model.training
     model.eval()
     try:
-        if sampling.backend == "vllm":
-            from reasoning_irl.rl.vllm_backend import generate_vllm
-
-            sampled = generate_vllm(model, prompt_ids, sampling, group, greedy, seed)
-        elif sampling.backend == "hf":
+        if sampling.backend == "hf":
             with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
                 torch.manual_seed(seed)
                 sampled = _generate_hf(model, prompt_ids, config, pad_token_id, batch_prompts)
         else:
-            raise ValueError(f"sampling.backend={sampling.backend!r} is not supported; use 'hf' or 'vllm'")
+            raise ValueError(f"sampling.backend={sampling.backend!r} is not supported; use 'hf'")
     finally:
         model.train(was_training)
     completion_ids, finished = [], []

@@ -65,12 +65,14 @@ from reasoning_irl.trainers.airl_steps import (
     CollapseMonitor,
     align_rewards,
     lr_lambda,
+    make_optimizer,
     policy_update,
     reward_auroc,
 )
 from reasoning_irl.trainers.checkpoint import (
     clean_incomplete,
     load_checkpoint,
+    prune_checkpoints,
     resolve_resume,
     restore_best_on_resume,
     save_checkpoint,
@@ -116,9 +118,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
         warmup_updates, schedule = discriminator_schedule(cfg)
         discriminator.set_schedule(*schedule)
         reference = make_reference(policy, cfg.algo.kl_beta)
-        optimizer = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad], lr=training.learning_rate,
-                                      betas=(training.adam_beta1, training.adam_beta2),
-                                      weight_decay=training.weight_decay)
+        optimizer = make_optimizer([p for p in policy.parameters() if p.requires_grad], training)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(
             training.lr_scheduler, int(training.warmup_ratio * training.max_steps), training.max_steps))
         selection = PolicySelection(task, validation, tokenizer, select_by=training.select_by,
@@ -147,6 +147,8 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
                                   metric="validation_auroc", value=auroc)
             return metrics
 
+        keep_checkpoints = training.keep_checkpoints
+
         def checkpoint(step: int) -> None:
             state = {"discriminator": _discriminator_state(discriminator), "selection": selection.state(),
                      "best_reward": dict(best_reward), "monitor": monitor.state_dict(),
@@ -155,6 +157,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
                 save_checkpoint(step_dir(run.dir, step), step=step, policy=_WithTokenizer(policy, tokenizer),
                                 reward_model=discriminator.reward_model, optimizer=optimizer, scheduler=scheduler,
                                 state=state)
+                prune_checkpoints(run.dir, keep_checkpoints)  # the newest N; best/, final/ are copies
             distributed.barrier()
 
         start = 0

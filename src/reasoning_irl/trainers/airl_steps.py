@@ -31,6 +31,24 @@ from reasoning_irl.rl.rollout import PolicyBatch, Rollouts
 log = logging.getLogger("reasoning_irl")
 
 
+def make_optimizer(params: Sequence[nn.Parameter], training: Any) -> torch.optim.Optimizer:
+    """The policy's optimiser from ``training.optimizer`` (``adamw``, or bitsandbytes' 8-bit AdamW:
+    ``adamw_8bit``, ``paged_adamw_8bit``), with ``learning_rate``, betas and ``weight_decay``."""
+    kwargs = {"lr": training.learning_rate, "betas": (training.adam_beta1, training.adam_beta2),
+              "weight_decay": training.weight_decay}
+    if training.optimizer == "adamw":
+        return torch.optim.AdamW(params, **kwargs)
+    try:
+        import bitsandbytes
+    except ImportError:
+        raise ValueError(f"training.optimizer={training.optimizer} needs the 'bitsandbytes' package, which is not "
+                         "installed; pip install bitsandbytes (CUDA only) or use training.optimizer=adamw") from None
+    name = {"adamw_8bit": "AdamW8bit", "paged_adamw_8bit": "PagedAdamW8bit"}.get(training.optimizer)
+    if name is None:
+        raise ValueError(f"training.optimizer={training.optimizer!r}; use adamw, adamw_8bit or paged_adamw_8bit")
+    return getattr(bitsandbytes.optim, name)(params, **kwargs)
+
+
 def autocast(enabled: bool, device: torch.device):
     """bfloat16 autocast on ``device`` when enabled (weights stay float32)."""
     return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()
@@ -117,35 +135,37 @@ def policy_update(
     counts = distributed.global_counts({"num_sequences": mask.shape[0], "num_tokens": int(mask.sum()),
                                         "max_completion_length": max_completion_length, "num_micro_batches": len(rows)})
 
+    # Each micro-batch is trimmed to its own widest prompt and completion (c_i ≤ C columns of the block).
+    micros = [batch.select(r).trimmed() for r in rows]
+
     def logprobs_of(micro: PolicyBatch, model_call) -> torch.Tensor:
         return micro.completion_block(model_call(micro.input_ids, micro.attention_mask, micro.completion_mask))
 
     with torch.no_grad():
         ref = old = None
         if algo.kl_beta > 0:
-            ref = torch.cat([logprobs_of(batch.select(r), lambda *a: reference_logprobs(policy, reference, *a))
-                             for r in rows])
+            ref = [logprobs_of(m, lambda *a: reference_logprobs(policy, reference, *a)) for m, _ in micros]
         if iterations > 1:
-            old = torch.cat([logprobs_of(batch.select(r), lambda *a: completion_logprobs(policy, *a)) for r in rows])
+            old = [logprobs_of(m, lambda *a: completion_logprobs(policy, *a)) for m, _ in micros]
     params = [p for p in policy.parameters() if p.requires_grad]
     totals = {"loss": 0.0, "kl": 0.0, "clip_fraction": 0.0, "grad_norm": 0.0}
     for _ in range(iterations):
         optimizer.zero_grad(set_to_none=True)
-        for r in rows:
-            micro = batch.select(r)
+        for i, (r, (micro, width)) in enumerate(zip(rows, micros)):
+            micro_mask = mask[r, :width]
             with autocast(bf16, device):
-                logprobs = logprobs_of(micro, lambda *a: completion_logprobs(policy, *a))  # (n, C)
+                logprobs = logprobs_of(micro, lambda *a: completion_logprobs(policy, *a))  # (n, c_i)
             token = clipped_surrogate(
-                logprobs, logprobs.detach() if old is None else old[r], advantages[r],
-                algo.clip_low, algo.clip_high, None if ref is None else ref[r], algo.kl_beta,
+                logprobs, logprobs.detach() if old is None else old[i], advantages[r, :width],
+                algo.clip_low, algo.clip_high, None if ref is None else ref[i], algo.kl_beta,
             )
-            loss = aggregate_loss(token.loss, mask[r], algo.loss_aggregation, **counts)
+            loss = aggregate_loss(token.loss, micro_mask, algo.loss_aggregation, **counts)
             loss.backward()
             tokens = max(counts["num_tokens"], 1) * iterations
             totals["loss"] += float(loss.detach()) / iterations
-            totals["clip_fraction"] += float((token.clipped.float() * mask[r]).sum()) / tokens
+            totals["clip_fraction"] += float((token.clipped.float() * micro_mask).sum()) / tokens
             if token.kl is not None:
-                totals["kl"] += float((token.kl * mask[r]).sum()) / tokens
+                totals["kl"] += float((token.kl * micro_mask).sum()) / tokens
         distributed.sum_gradients(params)
         totals["grad_norm"] += float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm)) / iterations
         optimizer.step()

@@ -48,8 +48,8 @@ def check_algo(cfg: Any) -> None:
             f"sampling.num_generations={sampling.num_generations}: GRPO needs at least 2 "
             "completions per prompt to form a group advantage"
         )
-    if sampling.backend not in ("hf", "vllm"):
-        raise ValueError(f"sampling.backend={sampling.backend!r}; use hf or vllm")
+    if sampling.backend != "hf":
+        raise ValueError(f"sampling.backend={sampling.backend!r} is not supported; use hf")
 
 
 def grpo_dataset(records: list[Record]):
@@ -72,7 +72,7 @@ def grpo_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
         "max_completion_length": sampling.max_new_tokens,
         "temperature": sampling.temperature,
         "top_p": sampling.top_p,
-        "use_vllm": sampling.backend == "vllm",
+        "use_vllm": False,  # sampling.backend is hf only (docs/CLUSTER.md, "GPU-only paths")
         "beta": algo.kl_beta,
         "loss_type": algo.loss_aggregation,
         "epsilon": algo.clip_low,

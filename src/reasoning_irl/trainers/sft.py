@@ -35,6 +35,11 @@ from reasoning_irl.tasks.base import Record, Task
 log = logging.getLogger("reasoning_irl")
 
 
+def model_device(model: Any) -> torch.device:
+    """The device of ``model``'s parameters: where every batch built on the CPU must go before a forward."""
+    return next(model.parameters()).device
+
+
 # --------------------------------------------------------------------------------------------------
 # Validation metrics used to choose best/ (shared by the SFT, GRPO and AIRL trainers)
 
@@ -58,12 +63,14 @@ def expert_nll(
     samples = [encode(tokenizer, r.prompt, r.target, max_length=max_length) for r in records if r.target]
     if not samples:
         raise ValueError("expert_nll: none of the records has an expert target")
+    device = model_device(model)
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
     try:
         for start in range(0, len(samples), batch_size):
             batch = collate(samples[start : start + batch_size], tokenizer.pad_token_id, padding_side="right")
+            batch = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
             logits = model(
                 input_ids=batch["input_ids"],
                 attention_mask=batch["attention_mask"],
@@ -93,6 +100,7 @@ def greedy_validation(
     ``<think>…</think><answer>…</answer>`` form). Uses gold answers: selection by it is opt-in."""
     from reasoning_irl.models.encoding import encode_prompt
 
+    device = model_device(model)
     was_training = model.training
     model.eval()
     correct = formatted = 0
@@ -107,8 +115,8 @@ def greedy_validation(
                 input_ids[row, width - len(ids) :] = torch.tensor(ids)
                 attention_mask[row, width - len(ids) :] = 1
             output = model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
+                input_ids=input_ids.to(device),
+                attention_mask=attention_mask.to(device),
                 do_sample=False,
                 max_new_tokens=max_new_tokens,
                 pad_token_id=tokenizer.pad_token_id,

@@ -20,6 +20,7 @@ wandb (so ``metrics.jsonl`` and wandb always hold the same numbers, from the mai
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -113,13 +114,21 @@ def device_is_cpu(device: str) -> bool:
     return device == "cpu" or not torch.cuda.is_available()
 
 
+#: ``training.optimizer`` → ``TrainingArguments.optim`` (``adamw``: transformers' default; the 8-bit ones need bitsandbytes).
+TRL_OPTIMIZERS = {"adamw": "adamw_torch_fused", "adamw_8bit": "adamw_bnb_8bit", "paged_adamw_8bit": "paged_adamw_8bit"}
+
+
 def trainer_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
     """``TrainingArguments`` fields shared by our SFT and GRPO runs, from ``cfg.training`` and friends.
 
     On CPU: ``use_cpu=True`` and an explicit ``bf16`` (TRL's default resolves to bf16 autocast there),
-    ``gradient_checkpointing=False`` (TRL defaults to True: 40 % slower on small models; ENVIRONMENT §5).
+    ``gradient_checkpointing`` from ``model.gradient_checkpointing`` (TRL defaults to True: 40 % slower on
+    small models; ENVIRONMENT §5), non-reentrant.
     """
     training = cfg.training
+    if training.optimizer != "adamw" and importlib.util.find_spec("bitsandbytes") is None:
+        raise ValueError(f"training.optimizer={training.optimizer} needs the 'bitsandbytes' package, which is not "
+                         "installed; pip install bitsandbytes (CUDA only) or use training.optimizer=adamw")
     scheduler = training.lr_scheduler
     if scheduler == "constant" and training.warmup_ratio > 0:
         scheduler = "constant_with_warmup"
@@ -130,13 +139,15 @@ def trainer_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
         "weight_decay": training.weight_decay,
         "adam_beta1": training.adam_beta1,
         "adam_beta2": training.adam_beta2,
+        "optim": TRL_OPTIMIZERS[training.optimizer],
         "max_grad_norm": training.max_grad_norm,
         "lr_scheduler_type": scheduler,
         "warmup_steps": training.warmup_ratio,  # a value < 1 is a fraction of max_steps
         "gradient_accumulation_steps": training.gradient_accumulation_steps,
         "use_cpu": device_is_cpu(cfg.device),
         "bf16": training.bf16,
-        "gradient_checkpointing": False,
+        "gradient_checkpointing": cfg.model.gradient_checkpointing,
+        "gradient_checkpointing_kwargs": {"use_reentrant": False},
         "logging_steps": cfg.logging.logging_steps,
         "save_strategy": "steps",
         "save_steps": training.checkpoint_every or training.max_steps,

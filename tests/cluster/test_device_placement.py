@@ -1,0 +1,71 @@
+"""Validation batches go to the model's device (a CUDA model must never receive CPU tensors).
+
+There is no GPU here, so the model's parameters sit on the ``meta`` device: a spy model records the
+device of every tensor it is called with and stops the call. Before the fix the batches stayed on the
+CPU and these tests failed.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from reasoning_irl.config.model import ModelConfig
+from reasoning_irl.models import load_tokenizer
+from reasoning_irl.tasks.base import Record
+
+
+class _Stop(Exception):
+    pass
+
+
+class SpyModel(nn.Module):
+    """Parameters on ``meta``; ``forward`` / ``generate`` record their tensor arguments' devices."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(2, device="meta"))
+        self.seen: dict[str, torch.device] = {}
+
+    def _record(self, kwargs) -> None:
+        self.seen = {k: v.device for k, v in kwargs.items() if isinstance(v, torch.Tensor)}
+        raise _Stop
+
+    def forward(self, **kwargs):
+        self._record(kwargs)
+
+    def generate(self, **kwargs):
+        self._record(kwargs)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer("tiny", ModelConfig())
+
+
+def _records() -> list[Record]:
+    return [Record(problem_id="p0", question="1 + 2 =", answer="3",
+                   prompt=[{"role": "user", "content": "1 + 2 ="}], target="<think>1+2</think><answer>3</answer>")]
+
+
+def test_expert_nll_moves_its_batch_to_the_model_device(tokenizer):
+    from reasoning_irl.trainers.sft import expert_nll
+
+    model = SpyModel()
+    with pytest.raises(_Stop):
+        expert_nll(model, tokenizer, _records())
+    assert set(model.seen) >= {"input_ids", "attention_mask", "position_ids"}
+    assert {d.type for d in model.seen.values()} == {"meta"}
+
+
+def test_greedy_validation_moves_its_prompts_to_the_model_device(tokenizer):
+    from reasoning_irl.config.task import TaskConfig
+    from reasoning_irl.tasks import get_task
+    from reasoning_irl.trainers.sft import greedy_validation
+
+    model = SpyModel()
+    with pytest.raises(_Stop):
+        greedy_validation(model, tokenizer, get_task(TaskConfig(name="arith")), _records(), max_new_tokens=4)
+    assert set(model.seen) >= {"input_ids", "attention_mask"}
+    assert {d.type for d in model.seen.values()} == {"meta"}

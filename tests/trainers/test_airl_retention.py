@@ -1,0 +1,40 @@
+"""``training.keep_checkpoints`` in the AIRL loop: only the newest N ``checkpoints/step-N`` stay; ``best/``
+and ``final/`` are kept; a run resumes from what is left."""
+
+from __future__ import annotations
+
+import pytest
+
+from reasoning_irl.config.training import IRLTrainingConfig
+from reasoning_irl.trainers.checkpoint import complete_checkpoints
+
+
+def test_keep_checkpoints_is_validated():
+    with pytest.raises(ValueError, match="training.keep_checkpoints=0"):
+        IRLTrainingConfig(keep_checkpoints=0)
+
+
+def test_airl_keeps_the_newest_checkpoints_and_best_final(tmp_path):
+    from reasoning_irl.config.model import ModelConfig
+    from reasoning_irl.config.reward import DiscriminatorConfig
+    from reasoning_irl.config.sampling import SamplingConfig
+    from reasoning_irl.config.schema import TrainIRLConfig
+    from reasoning_irl.config.task import TaskConfig
+    from reasoning_irl.config.tracking import LoggingConfig
+    from reasoning_irl.testing import warm_started_policy
+    from reasoning_irl.trainers.airl import train_irl
+
+    cfg = TrainIRLConfig(
+        run_name="keep", output_root=str(tmp_path), device="cpu",
+        task=TaskConfig(arith_num_train=32, arith_num_validation=4, arith_num_test=4),
+        model=ModelConfig(policy=str(warm_started_policy())),
+        discriminator=DiscriminatorConfig(updates_per_step=1),
+        sampling=SamplingConfig(num_generations=2, max_new_tokens=12),
+        training=IRLTrainingConfig(max_steps=3, reward_warmup_steps=1, batch_prompts=2, eval_problems=2,
+                                   eval_every=0, eval_generate=False, checkpoint_every=1, keep_checkpoints=2),
+        logging=LoggingConfig(wandb_mode="disabled", progress_bar=False),
+    )
+    run_dir = train_irl(cfg)
+    assert [step for step, _ in complete_checkpoints(run_dir)] == [3, 4]  # 1 warm-up + 3 steps, newest 2
+    assert (run_dir / "final" / "policy").is_dir() and (run_dir / "best" / "policy").is_dir()
+    assert not list((run_dir / "checkpoints").glob(".tmp-*"))
