@@ -196,7 +196,7 @@ def test_an_unfinished_policy_sample_is_scored_without_eos_and_without_terminal_
         Discriminator._sample_logits = sample_logits
     assert prepared[0].encoded.has_eos and prepared[0].terminal
     assert not prepared[1].encoded.has_eos and not prepared[1].terminal
-    prep, output, logprobs, got = logits[1]
+    prep, output, logprobs, got = next(entry for entry in logits if not entry[0].terminal)  # the cut one
     assert len(logprobs) == prep.encoded.completion_length  # log π of the sampled tokens only
     segments = torch.zeros(len(prep.positions)).index_add_(
         0, torch.tensor(segment_ids(prep.positions, len(logprobs))), logprobs)
@@ -255,3 +255,26 @@ def test_a_perturbation_cut_off_by_max_length_adds_no_label(make_reward_model):
     disc = Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1))
     metrics = disc.step([expert[0], perturbed, policy])
     assert metrics["num_pos"] == 1 and metrics["num_neg"] == 1  # before the fix the perturbed trace was a positive
+
+
+def test_micro_batches_are_length_sorted(make_reward_model, monkeypatch):
+    # Long and short sequences interleaved: each micro-batch of 2 must hold similar lengths (it is padded
+    # to its widest row), and the loss must not depend on the order the samples came in.
+    def sample(kind, steps):
+        lines = "\n".join(f"{3 + i} + 1 = {4 + i}" for i in range(steps))
+        return DiscriminatorSample(PROMPT, f"<think>\n{lines}\n</think>\n<answer>\n{3 + steps}\n</answer>", kind,
+                                   problem_id="p0", correct=False)
+
+    experts = [sample("expert", 1), sample("expert", 8)]
+    negatives = [sample("policy", 8), sample("policy", 1)]
+    losses, model = [], make_reward_model(head="linear", head_init_std=0.02)
+    forward = model.forward_prepared
+    for batch in ((experts, negatives), (experts[::-1], negatives[::-1])):
+        widths = []
+        monkeypatch.setattr(model, "forward_prepared",
+                            lambda prepared, forward=forward: widths.append(
+                                [len(p.encoded.input_ids) for p in prepared]) or forward(prepared))
+        disc = Discriminator(model, DiscriminatorConfig(form="gail", micro_batch_size=2, learning_rate=0.0))
+        losses.append(disc.step(batch[0] + batch[1])["loss"])
+        assert [len(set(w)) for w in widths] == [1, 1] and widths[0][0] < widths[1][0]
+    assert losses[0] == pytest.approx(losses[1], abs=1e-6)

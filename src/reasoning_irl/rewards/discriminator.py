@@ -180,6 +180,10 @@ class Discriminator:
         model, cfg = self.reward_model, self.config
         model.train()
         prepared = [model.prepare(s.prompt, s.completion, s.steps, finished=s.finished) for s in samples]
+        # Length-sorted, so that each micro-batch is padded to similar lengths (a sum over samples: the
+        # order changes nothing but rounding).
+        order = sorted(range(len(samples)), key=lambda i: len(prepared[i].encoded.input_ids))
+        samples, prepared = [samples[i] for i in order], [prepared[i] for i in order]
         logprobs = self._policy_logprobs(samples, prepared)
         labelled = [position_labels(s, p.positions, p.encoded.completion_offsets, cfg.label_positions,
                                     cfg.relabel_correct_samples, cfg.policy_weight)
