@@ -139,6 +139,7 @@ def _discriminator(group: str, task: str) -> list[str]:
     if group == "verifier_free":
         return [
             "reward:",
+            "  micro_batch_size: 4       # scoring the rollouts, as the discriminator's micro-batch",
             "  head: log_prob            # this project's head: q = β·Σ log π_ψ (AIRL's optimal reward)",
             "discriminator:",
             "  form: airl                # logit f − log π (Fu et al. 2018)",
@@ -150,6 +151,7 @@ def _discriminator(group: str, task: str) -> list[str]:
     perturbations = "[distractor_answer]" if task in MULTIPLE_CHOICE else REFERENCE_MATH_PERTURBATIONS
     return [
         "reward:",
+        "  micro_batch_size: 4       # scoring the rollouts, as the discriminator's micro-batch",
         "  head: linear              # the reference runs' scalar head on the reward backbone",
         "  head_init_std: 0.02       # a fresh head as transformers initialises one (initializer_range)",
         "discriminator:",
@@ -186,8 +188,9 @@ def train_config(task: str, backbone: str, method: str, group: str = "paper") ->
     elif method == "grpo":
         lines += ["  - override /algo: group"]
     lines += ["", f"seed: {SEED}", f"run_name: {run_name(task, backbone, method, group)}"]
+    lines += ["model:", "  gradient_checkpointing: true   # use_gradient_checkpointing (memory at 824 tokens)"]
     if _prompt_length(task, backbone) != 300:
-        lines += ["model:", f"  max_prompt_length: {_prompt_length(task, backbone)}"]
+        lines += [f"  max_prompt_length: {_prompt_length(task, backbone)}"]
     if granularity:
         lines += [
             *_discriminator(group, task),
@@ -204,6 +207,7 @@ def train_config(task: str, backbone: str, method: str, group: str = "paper") ->
             "  micro_batch_size: 4       # max_micro_batch",
             "  eval_every: 100",
             "  checkpoint_every: 100",
+            "  keep_checkpoints: 1       # save_total_limit=1 (best/ and final/ are always kept)",
             _select(group),
             "  bf16: true",
         ]
@@ -264,8 +268,9 @@ def eval_config(task: str, backbone: str, method: str, group: str = "paper") -> 
         f"seed: {SEED}",
         f"run_name: eval-{run_name(task, backbone, method, group)}",
     ]
+    lines += ["model:", "  gradient_checkpointing: true   # use_gradient_checkpointing (memory at 824 tokens)"]
     if _prompt_length(task, backbone) != 300:
-        lines += ["model:", f"  max_prompt_length: {_prompt_length(task, backbone)}"]
+        lines += [f"  max_prompt_length: {_prompt_length(task, backbone)}"]
     lines += [
         "eval:",
         f"  mode: {'aime' if task == 'aime' else 'generate'}",

@@ -98,6 +98,7 @@ def test_every_experiment_composes_with_its_sets_values(composed):
             assert cfg.sampling.temperature == (0.5 if paper else 1.0), name  # the paper evaluated at T = 0.5
             continue
         assert cfg.run_name == f"{group}-{task}-{backbone}-{method}-seed42"
+        assert cfg.model.gradient_checkpointing, name  # issue 14: 824-token completions at 3B+
         t = cfg.training
         assert t.max_steps == 400 and t.lr_scheduler == "cosine" and t.warmup_ratio == 0.1
         assert (t.adam_beta1, t.adam_beta2, t.weight_decay, t.max_grad_norm) == (0.9, 0.99, 0.1, 1.0)
@@ -108,6 +109,7 @@ def test_every_experiment_composes_with_its_sets_values(composed):
             assert t.learning_rate == 5e-6 and d.learning_rate == 1e-5
             assert t.reward_warmup_steps == 250 and t.batch_prompts * cfg.sampling.num_generations == 128
             assert d.updates_per_step == 3 and d.reward_clip == 5.0 and d.micro_batch_size <= 4  # issue 14
+            assert cfg.reward.micro_batch_size <= 4 and t.keep_checkpoints == 1
             assert not cfg.algo.use_outcome_rewards and cfg.algo.kl_beta == 0.1
             assert (cfg.sampling.temperature, cfg.sampling.top_p, cfg.sampling.max_new_tokens) == (1.0, 0.95, 824)
             if paper:
