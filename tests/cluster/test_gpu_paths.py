@@ -1,4 +1,4 @@
-"""The optional GPU paths (``gpu`` extra: unsloth, bitsandbytes; DESIGN §7; the vLLM backend was removed).
+"""The optional GPU paths (``gpu`` extra: unsloth, bitsandbytes; docs/CLUSTER.md; the vLLM backend was removed).
 
 Here (no CUDA) the guards are checked: each path asked for where it cannot run fails with a clear error
 naming the key and the fix. The tests marked ``gpu`` need a CUDA device (and the ``gpu`` extra) and are

@@ -1,4 +1,4 @@
-"""Every config key is consumed (DESIGN §4), and every paper method runs one step on the tiny model.
+"""Every config key is consumed (docs/CONFIGS.md), and every paper method runs one step on the tiny model.
 
 Each paper experiment (``configs/experiment/paper/gsm8k_qwen2.5-3b_<method>.yaml``) is composed with
 ``model=tiny task=arith`` and small sizes, and its trainer runs one step with a config whose

@@ -2,7 +2,7 @@
 
 - the committed files are exactly what ``scripts/make_paper_configs.py`` writes;
 - every training and evaluation config of both sets composes onto its entry point's schema (no unknown
-  key, no wrong type) with the values of its set: ``paper`` the reference's (METHOD.md §7.2, §1.3–1.5,
+  key, no wrong type) with the values of its set: ``paper`` the reference's (docs/METHOD.md §9, §3–5,
   §2.2, §3.3, evaluation at T = 0.5), ``verifier_free`` no gold answers anywhere;
 - every file begins with its ``# @package _global_`` header and then the command that runs it;
 - the plot specs parse and name each run's training folder and evaluation.
@@ -90,7 +90,7 @@ def test_every_experiment_composes_with_its_sets_values(composed):
         assert cfg.model.lora_rank == 256 and cfg.model.max_completion_length == 824, name
         assert cfg.model.max_prompt_length == (350 if backbone == "llama3.1-8b" and task in grid.NEEDS_TRACES
                                                else 300), name
-        assert 0 < cfg.task.validation_fraction < 1  # validation carved from train, never test (§9 item 3)
+        assert 0 < cfg.task.validation_fraction < 1  # validation carved from train, never test (docs/METHOD.md §10.3)
         if entry == "evaluate":
             assert cfg.eval.split == "test" and cfg.sampling.n_samples == 16 and cfg.eval.ks == [1, 3, 5, 10]
             assert cfg.eval.run_dir == f"outputs/{group}-{task}-{backbone}-{method}-seed42", name
@@ -130,17 +130,17 @@ def test_every_experiment_composes_with_its_sets_values(composed):
 
 
 def _check_paper_airl(cfg, task: str) -> None:
-    """The reference's critic, buffer, labels, advantage and optimiser (METHOD §1.2–1.5, §2.2)."""
+    """The reference's critic, buffer, labels, advantage and optimiser (docs/METHOD.md §3–5, §6)."""
     d = cfg.discriminator
     assert (cfg.reward.head, d.form, d.loss, d.label_smoothing) == ("linear", "gail", "bce", 0.1)
     assert cfg.reward.head_init_std == 0.02  # a fresh head initialised as transformers does
     assert d.relabel_correct_samples  # switch_label_if_correct: true in all the paper's main runs
-    assert d.replay_buffer_size == 50 * 16 * 8 and d.replay_batch_size == 8  # METHOD §1.5 (defect 2)
+    assert d.replay_buffer_size == 50 * 16 * 8 and d.replay_batch_size == 8  # docs/METHOD.md §5 (defect 2)
     assert d.label_positions == "sequence"  # a perturbed trace negative at every position
     assert cfg.algo.advantage == "average_dense"
     assert (d.weight_decay, d.head_weight_decay, d.lr_scheduler, d.warmup_updates_per_step) == (0.1, 0.1, "cosine", 1)
     if task in grid.MULTIPLE_CHOICE:
-        assert d.perturbations == ["distractor_answer"]  # METHOD §9 item 2 fixed: MC negatives are used
+        assert d.perturbations == ["distractor_answer"]  # docs/METHOD.md §10 item 2 fixed: MC negatives are used
     else:
         assert d.perturbations == ["flip_operator", "nearby_answer", "corrupt_numbers"]
     assert d.perturbations_per_expert == 1

@@ -148,7 +148,7 @@ def test_mmlu_pro_letters_in_each_style(tmp_path, data_file):
 
 
 def _reference_rows(records, seed=0):
-    """The reference code's schema (METHOD §5.1): no answer, generation.content, its own grade and scores."""
+    """The reference code's schema (docs/METHOD.md §8.1): no answer, generation.content, its own grade and scores."""
     rng = random.Random(seed)
     styles = [
         (lambda a: f"Adding up, $\\boxed{{{a}}}$", True, False),

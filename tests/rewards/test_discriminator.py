@@ -272,7 +272,7 @@ def test_micro_batches_are_length_sorted(make_reward_model, monkeypatch):
     for batch in ((experts, negatives), (experts[::-1], negatives[::-1])):
         widths = []
         monkeypatch.setattr(model, "forward_prepared",
-                            lambda prepared, forward=forward: widths.append(
+                            lambda prepared, forward=forward, widths=widths: widths.append(
                                 [len(p.encoded.input_ids) for p in prepared]) or forward(prepared))
         disc = Discriminator(model, DiscriminatorConfig(form="gail", micro_batch_size=2, learning_rate=0.0))
         losses.append(disc.step(batch[0] + batch[1])["loss"])

@@ -1,4 +1,4 @@
-"""The discriminator's optimiser as the reference's (METHOD §1.5), as options.
+"""The discriminator's optimiser as the reference's (docs/METHOD.md §5), as options.
 
 Reference: AdamW β = (0.9, 0.99), weight decay 0.1, lr 1e-5 with linear warm-up *from 0* over the
 reward warm-up (one discriminator step per warm-up step), then cosine to 0 at warm-up + max_steps × K.
@@ -76,7 +76,7 @@ def test_the_trainer_sets_the_reference_lengths():
 
     cfg = TrainIRLConfig(discriminator=DiscriminatorConfig(updates_per_step=3, warmup_updates_per_step=1),
                          training=IRLTrainingConfig(reward_warmup_steps=250, max_steps=400))
-    assert discriminator_schedule(cfg) == (1, (250, 250 + 400 * 3))  # METHOD §1.5
+    assert discriminator_schedule(cfg) == (1, (250, 250 + 400 * 3))  # docs/METHOD.md §5
     cfg.discriminator.warmup_updates_per_step = None  # default: K in warm-up too
     assert discriminator_schedule(cfg) == (3, (750, 750 + 1200))
     cfg.training.freeze_reward_after_warmup = True

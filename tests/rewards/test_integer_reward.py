@@ -1,4 +1,4 @@
-"""The GRPO baseline's ``integer_answer`` reward (the reference's ``int_reward_func``, METHOD §3.3):
+"""The GRPO baseline's ``integer_answer`` reward (the reference's ``int_reward_func``, docs/METHOD.md §7.3):
 0.5 when the extracted answer is all digits; off by default, on in the paper's GSM8K and AIME runs."""
 
 import pytest

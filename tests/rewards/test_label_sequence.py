@@ -1,4 +1,4 @@
-"""``discriminator.label_positions=sequence``: the reference's labels (METHOD §1.4) — every supervised
+"""``discriminator.label_positions=sequence``: the reference's labels (docs/METHOD.md §4) — every supervised
 position of a sequence has the sequence's label, so a perturbed trace is negative everywhere, even
 before its change."""
 

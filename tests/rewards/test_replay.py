@@ -1,6 +1,6 @@
 """The replay buffer: capacity in sequences per class, and every prompt of a step reaches the critic.
 
-The reference buffer (METHOD §1.5) holds buffer_size × batch × grad_accum = 50 × 16 × 8 = 6,400
+The reference buffer (docs/METHOD.md §5) holds buffer_size × batch × grad_accum = 50 × 16 × 8 = 6,400
 sequences per class and draws 8 + 8 per update. A capacity of 50 *sequences* with 128 rollouts pushed
 prompt-major (and the perturbed copies after them) would keep only the negatives of the last few
 prompts of a step.

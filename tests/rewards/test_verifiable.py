@@ -1,4 +1,4 @@
-"""Verifiable rewards (METHOD.md §3.3) on texts whose values can be checked by hand."""
+"""Verifiable rewards (docs/METHOD.md §7.3) on texts whose values can be checked by hand."""
 
 import pytest
 

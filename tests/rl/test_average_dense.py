@@ -1,4 +1,4 @@
-"""``algo.advantage=average_dense``: the reference's advantage (METHOD §2.2), checked by hand.
+"""``algo.advantage=average_dense``: the reference's advantage (docs/METHOD.md §6), checked by hand.
 
 The reference gives every completion token the clipped logit of the first scored position at or after
 it (its own for dense, the window's for interval, the step's for step, the scalar for sparse), takes

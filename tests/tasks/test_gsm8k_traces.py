@@ -1,5 +1,5 @@
 """task=gsm8k honours ``task.expert_traces_path``: the reference trained GSM8K on teacher chains of thought
-(METHOD §4, ``gsm8k_kd``), not on the human solutions. With the file, the experts are its traces only."""
+(docs/METHOD.md §9, ``gsm8k_kd``), not on the human solutions. With the file, the experts are its traces only."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ class AlgoConfig:
     #: ``group`` (GRPO: one group-normalised value per completion), ``discounted`` (token-level
     #: reward-to-go with ``gamma``), ``rloo`` (leave-one-out baseline), ``segment`` (per-step rewards
     #: normalised over the group), ``average_dense`` (the reference code's: the group-normalised mean over
-    #: the completion's tokens of the clipped score backfilled from the next scored position; METHOD §2.2).
+    #: the completion's tokens of the clipped score backfilled from the next scored position; docs/METHOD.md §6).
     #: Dense and step rewards give real token-level credit with ``discounted`` and ``segment`` only.
     advantage: str = "group"
     #: Discount of the reward-to-go for ``advantage=discounted``.

@@ -18,7 +18,7 @@ DTYPES = ("float32", "bfloat16")
 
 
 def _default_lora_targets() -> list[str]:
-    # Every linear layer of a Qwen2/Llama block, as in the reference runs (METHOD.md §1.1).
+    # Every linear layer of a Qwen2/Llama block, as in the reference runs (docs/METHOD.md §2).
     return ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 

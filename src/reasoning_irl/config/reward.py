@@ -120,7 +120,7 @@ class DiscriminatorConfig:
     #: Discriminator optimiser steps per call of the update (K; 3 in the reference's final runs).
     updates_per_step: int = 3
     #: Discriminator optimiser steps per step of the reward warm-up (``training.reward_warmup_steps``);
-    #: None = ``updates_per_step``. The reference took one (METHOD §1.5).
+    #: None = ``updates_per_step``. The reference took one (docs/METHOD.md §5).
     warmup_updates_per_step: int | None = None
     #: Learning rate of the backbone (π_ψ for ``log_ratio``).
     learning_rate: float = 1e-4

@@ -1,6 +1,6 @@
 """The ``training`` section of each trainer: loop lengths, optimiser, checkpoints, selection, resume.
 
-Shared conventions (DESIGN §3, §6):
+Shared conventions (docs/METHOD.md; docs/ARCHITECTURE.md (Runs and outputs)):
 
 - ``checkpoint_every`` writes ``checkpoints/step-N`` (0 = only the last step); ``final/`` always holds
   the last step and ``best/`` the policy chosen by ``select_by`` on the **validation** split, never test.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 SELECT_BY = ("nll", "correctness")
 LR_SCHEDULERS = ("constant", "linear", "cosine")
-#: Verifiable reward functions of the GRPO baseline (reasoning_irl.rewards.verifiable, METHOD §3.3).
+#: Verifiable reward functions of the GRPO baseline (reasoning_irl.rewards.verifiable, docs/METHOD.md §7.3).
 VERIFIABLE_REWARDS = ("tag_count", "soft_format", "strict_format", "integer_answer", "correctness")
 #: The default list: all but ``integer_answer`` (the reference used it for GSM8K and AIME only).
 DEFAULT_VERIFIABLE_REWARDS = ("tag_count", "soft_format", "strict_format", "correctness")
@@ -165,7 +165,7 @@ class _TRLTrainingConfig(OptimConfig):
     #: (refuse a run folder that already has checkpoints), or the path of a ``checkpoints/step-N`` folder.
     resume: str = "auto"
     #: bfloat16 autocast (weights stay float32): 1.5–2.5× faster for 4M+ parameter models on a CPU with
-    #: avx512_bf16 (ENVIRONMENT §4), no gain measured on the 1.2M tiny model; False = exact float32.
+    #: avx512_bf16 (docs/ARCHITECTURE.md (Environment notes)), no gain measured on the 1.2M tiny model; False = exact float32.
     bf16: bool = False
 
     def __post_init__(self) -> None:
@@ -203,7 +203,7 @@ class GRPOTrainingConfig(_TRLTrainingConfig):
     batch_prompts: int = 8
     checkpoint_every: int = 20
     eval_every: int = 20
-    #: Verifiable rewards summed with weight 1 (METHOD §3.3): ``tag_count`` (0.125 per tag present exactly
+    #: Verifiable rewards summed with weight 1 (docs/METHOD.md §7.3): ``tag_count`` (0.125 per tag present exactly
     #: once, minus 0.001 per character after ``</answer>``), ``soft_format`` (0.5), ``strict_format`` (0.5),
     #: ``integer_answer`` (0.5 when the answer is all digits; the reference's GSM8K/AIME runs),
     #: ``correctness`` (2.0 when the task grades the answer right).

@@ -2,8 +2,8 @@
 
 Per sample: label = correct (bool), score = a selector's value (higher = more likely correct). The raw
 probability is σ(score) with the score clipped at ±80. A discriminator's σ(score) is P(expert), not
-P(correct), and depends on the reward clip and aggregation (METHOD §9 item 14), so ECE is reported both raw
-and after Platt scaling fitted on a validation split (DESIGN §6).
+P(correct), and depends on the reward clip and aggregation (docs/METHOD.md §10 item 14), so ECE is reported both raw
+and after Platt scaling fitted on a validation split (docs/ARCHITECTURE.md (Runs and outputs)).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Error localisation: ProcessBench F1, decision rules from step scores, hit@k, window hit and MAP (METHOD §5.3).
+"""Error localisation: ProcessBench F1, decision rules from step scores, hit@k, window hit and MAP (docs/METHOD.md §8.3).
 
 A trace's truth is ``first_error_step``: the index of its first wrong step, or None when no step is wrong.
 A prediction is an index or None (no error predicted). Step scores z_0..z_{L−1} are a reward model's values
 per step (higher = better). Every metric states its chance level where one is defined; rankings break ties
-by the exact expectation over uniformly random orderings (DESIGN §6).
+by the exact expectation over uniformly random orderings (docs/ARCHITECTURE.md (Runs and outputs)).
 
 Drop convention: d_t = z_{t−1} − z_t for t >= 1, and d_0 = initial − z_0 when an ``initial`` value (e.g. the
 score of the empty prefix) is given, else d_0 = 0 (z_{−1} := z_0). With the default min_drop = 0 and a strict

@@ -7,7 +7,7 @@ gives, per step, a ``signal`` (higher = more likely the first error; used by hit
 Methods (docs/EVALUATION_GUIDE.md §5):
 
 - ``reward``: values = the reward model's step scores z_j; rule: the first step with z_j < τ; signal =
-  the drop z_{j−1} − z_j with z_{−1} = 0 (the score before the completion, DESIGN §3).
+  the drop z_{j−1} − z_j with z_{−1} = 0 (the score before the completion, docs/METHOD.md).
 - ``reward_drop``: the same signal; rule: the step of the largest drop if it exceeds θ.
 
   Unfitted τ and θ: 0 for a ``gail`` reward model, whose score is the discriminator's logit (τ = 0 ⇔

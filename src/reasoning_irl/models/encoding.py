@@ -6,7 +6,7 @@ concatenated: this is exactly what a model sees during generation (its completio
 prompt ids), and the completion's span is exact by construction — never "full length minus completion
 length", which is off whenever the template's last characters merge with the completion's first.
 
-Character offsets (DESIGN.md §3) come from the tokenizer's offset mapping over the completion alone and
+Character offsets (docs/METHOD.md) come from the tokenizer's offset mapping over the completion alone and
 are made a *partition* of the completion: token i covers ``completion[s_i:e_i]``, the spans are
 contiguous, and joined they give the completion back. A character split over several byte-level tokens
 (é, 中, an emoji) belongs to the token that completes it; the earlier partial tokens get empty spans.

@@ -1,6 +1,6 @@
 """Loading policies and reward backbones: a hub id, a local folder, or the tiny local model.
 
-Rules (DESIGN.md §6, §7):
+Rules (docs/ARCHITECTURE.md (Runs and outputs); docs/CLUSTER.md):
 
 - ``tiny`` is built locally and cached (:mod:`reasoning_irl.models.tiny`); ``from_policy`` means "the
   same weights as ``cfg.policy``"; an existing folder is used as is; anything else is a hub id.

@@ -7,7 +7,7 @@ in code) and cached under ``<cache>/tiny/<arch>-<hash>/``, the hash covering eve
 the result. A build goes into a temporary folder that is renamed into place, so concurrent builders
 never see a half-written folder (the loser of the race discards its copy).
 
-Tokenizer (ENVIRONMENT.md §3): byte-level BPE trained with Qwen2's pre-tokenizer regex (digits one per
+Tokenizer (docs/ARCHITECTURE.md (Environment notes)): byte-level BPE trained with Qwen2's pre-tokenizer regex (digits one per
 token) and an NFC normaliser — exactly what transformers' ``Qwen2Tokenizer`` rebuilds when it loads a
 ``qwen2`` folder, so ids are identical after reload for both tiny architectures. Special tokens:
 ``<|pad|>`` (pad), ``<|bos|>`` (bos, never added automatically), ``<|im_start|>``, ``<|im_end|>`` (eos,
@@ -41,7 +41,7 @@ TINY_MAX_POSITIONS = 4096
 PAD, BOS, IM_START, IM_END = "<|pad|>", "<|bos|>", "<|im_start|>", "<|im_end|>"
 SPECIAL_TOKENS = [PAD, BOS, IM_START, IM_END]  # ids 0, 1, 2, 3
 
-#: transformers' Qwen2 pre-tokenizer regex (ENVIRONMENT.md §3, fix (a)).
+#: transformers' Qwen2 pre-tokenizer regex (docs/ARCHITECTURE.md (Environment notes), fix (a)).
 QWEN2_PRETOKENIZE_REGEX = (
     r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 )

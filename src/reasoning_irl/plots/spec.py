@@ -1,6 +1,6 @@
 """Plot specs: YAML files that say which runs to plot, validated strictly (docs/PLOTS.md).
 
-A spec names run folders (DESIGN.md §6) and the checkpoint to read inside each; relative paths resolve
+A spec names run folders (docs/ARCHITECTURE.md (Runs and outputs)) and the checkpoint to read inside each; relative paths resolve
 against the spec file's folder, so a spec can be run from anywhere. Every key is checked: an unknown
 (misspelt) key or a value of the wrong type is a :class:`SpecError` that names the file, the entry and
 the key. Nothing here touches the run folders — :mod:`reasoning_irl.plots.load` does.

@@ -65,7 +65,7 @@ def reward_weighted_table(runs: Sequence[RunOutputs]) -> Table:
     ks = _sorted_keys(k for r in runs for k in r.eval.metrics["reward_weighted_pass_at_k"]["values"])
     table = Table("reward_weighted_pass_at_k", "Reward-weighted pass@k (%) against plain pass@k",
                   ["Run", "Task"] + [f"{kind}@{k}" for k in ks for kind in ("pass", "weighted")],
-                  note="Weighted: correct mass under softmax(score/τ) over a problem's samples (METHOD.md §5.2).")
+                  note="Weighted: correct mass under softmax(score/τ) over a problem's samples (docs/METHOD.md §8.2).")
     for r in runs:
         m = r.eval.metrics
         cells = []

@@ -1,7 +1,7 @@
 """Tables as data, rendered to Markdown, LaTeX and HTML from the same cells.
 
 A :class:`Table` is built from ``metrics.json`` values (:mod:`reasoning_irl.plots.table_builders`) and
-only then formatted; no table is ever produced by parsing another rendered table back (METHOD.md §9
+only then formatted; no table is ever produced by parsing another rendered table back (docs/METHOD.md §10
 item 22). Values in [0, 1] (rates, AUROC, ECE, MAP) are shown in percent with their 95% bootstrap
 interval: ``75.0 [60.0, 90.0]``; a gain is shown in percentage points with a sign.
 """

@@ -1,4 +1,4 @@
-"""Transfer of learned rewards: one reward model reranks another run's samples (METHOD.md §5.4).
+"""Transfer of learned rewards: one reward model reranks another run's samples (docs/METHOD.md §8.4).
 
     python -m reasoning_irl.plots.transfer --config configs/plots/transfer.yaml
     python -m reasoning_irl.plots.transfer --config configs/plots/transfer.yaml --workers 2 --no-token-figs

@@ -1,4 +1,4 @@
-"""Reward models and the adversarial discriminator (DESIGN.md §3).
+"""Reward models and the adversarial discriminator (docs/METHOD.md).
 
 - :mod:`.positions`: which completion tokens each granularity scores (from character offsets);
 - :mod:`.heads`: the ``log_prob``, ``log_ratio`` and ``linear`` heads (and AIRL's potential);

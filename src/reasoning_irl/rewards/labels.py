@@ -1,6 +1,6 @@
 """Discriminator samples and their labels at the scored positions (``discriminator.label_positions``).
 
-``prefix`` (default, the run that worked; DESIGN.md §3), for scored positions p_1 … p_K:
+``prefix`` (default, the run that worked; docs/METHOD.md), for scored positions p_1 … p_K:
 
 - an expert trace is positive (1) at every p_k;
 - a perturbed expert trace is positive at p_k < c and negative (0) at p_k ≥ c, where c is its first

@@ -336,7 +336,7 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random, Mapping[str, Any]], str]]
 
 #: The list used for each ``Task.answer_kind`` when ``discriminator.perturbations`` is null.
 TASK_KIND_PERTURBATIONS: dict[str, tuple[str, ...]] = {
-    # The reference code's math list, plus "answer with a number from the reasoning" (METHOD §1.3)
+    # The reference code's math list, plus "answer with a number from the reasoning" (docs/METHOD.md §3)
     # and "a wrong result the computation carries on from" (the error a policy makes).
     "math": ("flip_operator", "nearby_answer", "corrupt_numbers", "answer_from_reasoning", "wrong_result"),
     "multiple_choice": ("distractor_answer", "wrong_result"),

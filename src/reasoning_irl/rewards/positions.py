@@ -6,7 +6,7 @@ text (``offsets[i] = (start, end)``, from the tokenizer's offset mapping over th
 an appended EOS has the empty span ``(len, len)``). No "prompt length" arithmetic is involved, so a
 chat template with a trailing newline or a multi-byte character cannot shift a position.
 
-Granularities (DESIGN.md §3), for a completion of T tokens:
+Granularities (docs/METHOD.md), for a completion of T tokens:
 
 - ``sparse``: {T−1} — one score per completion, at its last token.
 - ``step``: the last token of each step (the token holding the step's last character), and T−1.

@@ -3,7 +3,7 @@
 Each discriminator update draws ``replay_batch_size`` sequences per class uniformly (without
 replacement inside one draw) from everything still in the queues; the current batch is pushed first,
 so it is always eligible. Capacity counts sequences per class (the reference's
-``buffer_size × batch × grad_accum`` = 50 × 16 × 8 = 6,400, METHOD §1.5); a push larger than the
+``buffer_size × batch × grad_accum`` = 50 × 16 × 8 = 6,400, docs/METHOD.md §5); a push larger than the
 capacity is refused, because the FIFO would silently keep only its last items — with rollouts pushed
 prompt-major, the negatives of the last few prompts of the step. Samples are kept as text (:class:`~.labels.DiscriminatorSample`), not
 tensors: the current reward model re-encodes and re-scores them, and the policy log-probs stored with

@@ -1,6 +1,6 @@
 """Experts against perturbed experts: train a discriminator without a policy, and measure it.
 
-This is the reward model's own validation (DESIGN.md §3: its ``best`` is chosen by the validation
+This is the reward model's own validation (docs/METHOD.md: its ``best`` is chosen by the validation
 AUROC of experts against held-out perturbed traces), the discriminator warm-up that needs no policy
 samples, and what the behavioural tests and ``bench/reward_grid.py`` run.
 

@@ -1,4 +1,4 @@
-"""Verifiable rewards (METHOD.md §3.3): format and correctness, for the GRPO baseline and opt-in mixing.
+"""Verifiable rewards (docs/METHOD.md §7.3): format and correctness, for the GRPO baseline and opt-in mixing.
 
 They read the text, and ``correctness`` the gold answer, so none is part of the learned, verifier-free
 reward unless ``algo.use_outcome_rewards`` or ``discriminator.relabel_correct_samples`` asks for it.

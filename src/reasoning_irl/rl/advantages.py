@@ -2,8 +2,8 @@
 
 Inputs are laid out per completion token: ``rewards`` ``(N, T)`` with ``N = B × G`` completions,
 prompt-major (completion ``i`` belongs to group ``i // G``); ``completion_mask`` ``(N, T)`` marks real
-tokens; ``scored_mask`` ``(N, T)`` marks the positions where the reward model put a reward (DESIGN
-§3: the *reward* r_{i,t} at a scored position is the increment of the score since the previous
+tokens; ``scored_mask`` ``(N, T)`` marks the positions where the reward model put a reward (docs/METHOD.md
+§6: the *reward* r_{i,t} at a scored position is the increment of the score since the previous
 scored position; tokens between scored positions carry 0). Granularities map to scored positions:
 sparse = the last token, step = each step's last token, interval = every n-th token and the last,
 dense = every token.
@@ -28,7 +28,7 @@ a single value. With ``algo.scale_rewards=false`` nothing is divided by a standa
   position up to and including the next one (tokens after the last scored position join the last
   segment). Every token of a segment gets its segment's normalised reward r̃ (as above, pooled over
   the group's segments). Step rewards → one value per reasoning step; sparse → ``group``.
-- ``average_dense`` (the reference code's advantage of all its main runs, METHOD §2.2): every
+- ``average_dense`` (the reference code's advantage of all its main runs, docs/METHOD.md §6): every
   completion token t takes the clipped score of the first scored position at or after it,
   v_{i,t} = Σ_{s ≤ p(t)} r_{i,s} with p(t) = min{k scored : k ≥ t} (our rewards are the increments of
   the clipped score, so the running sum is the clipped score itself: own value for dense, the window's

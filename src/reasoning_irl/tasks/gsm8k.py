@@ -5,7 +5,7 @@ Source: ``gsm8k/{train,test}.jsonl`` of the offline data, else the hub's ``opena
 - gold ``answer`` = the text after ``####`` without thousands commas (``1,080`` → ``1080``).
 - ``target`` = the solution in our format: each non-empty solution line is a step, with the
   ``<<48/2=24>>`` calculator annotations removed; the answer block holds the gold answer. With
-  ``task.expert_traces_path`` (the reference's teacher chains of thought, ``gsm8k_kd``; METHOD §4) the
+  ``task.expert_traces_path`` (the reference's teacher chains of thought, ``gsm8k_kd``; docs/METHOD.md §9) the
   targets are that file's traces only: a problem without a row has no demonstration.
 - validation = ``in_validation(problem_id, task.validation_fraction)`` of the train file (never test).
 - grading: the answer block's number equals the gold number (:mod:`reasoning_irl.tasks.grading`).

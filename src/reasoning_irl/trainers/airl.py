@@ -4,7 +4,7 @@
     python train_irl.py reward=dense algo=discounted seed=1
     python train_irl.py model.policy=outputs/sft-arith-seed0/best/policy training.max_steps=200
 
-The adversarial loop (Fu et al. 2018; METHOD §1.5, §1.7; DESIGN §3), one function read top to bottom:
+The adversarial loop (Fu et al. 2018; docs/METHOD.md §5; docs/METHOD.md), one function read top to bottom:
 
     setup: task splits, policy π_θ (warm start), reward model r_φ, its Discriminator, optimiser, π_ref
     for step in 1 … W + S:                     W = training.reward_warmup_steps, S = training.max_steps
@@ -25,7 +25,7 @@ the SFT baseline (:func:`reasoning_irl.trainers.sft.train_sft`) into ``<run>/war
 from its ``best/policy``; any other ``model.policy`` (e.g. an SFT run's ``best/policy``) is the warm
 start itself. ``model.reward=from_policy`` builds the reward model from the same warm start.
 
-Selection (DESIGN §3): ``best/policy`` by the validation experts' NLL (or greedy accuracy with
+Selection (docs/METHOD.md): ``best/policy`` by the validation experts' NLL (or greedy accuracy with
 ``training.select_by=correctness``), ``best/reward_model`` by the validation AUROC of expert traces
 against held-out perturbed traces — chosen separately. Step 0 (the warm start) is a candidate, so
 ``best/policy`` is never worse than the warm start by its own criterion. Gold answers are read only
@@ -312,7 +312,7 @@ def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: 
 def discriminator_schedule(cfg: Any) -> tuple[int, tuple[int, int]]:
     """(discriminator steps per warm-up step, (warm-up, total) discriminator steps of the lr schedule).
 
-    The reference (METHOD §1.5): W warm-up steps of ``warmup_updates_per_step`` (1) updates each, then
+    The reference (docs/METHOD.md §5): W warm-up steps of ``warmup_updates_per_step`` (1) updates each, then
     ``max_steps`` × K (none when the critic is frozen after warm-up).
     """
     d, training = cfg.discriminator, cfg.training
@@ -394,7 +394,7 @@ def _rollout_stats(rollouts) -> dict[str, float]:
 
 
 def _outcome_reward(text: str, record, task) -> float:
-    """The GRPO baseline's verifiable reward (METHOD §3.3): the format rewards plus correctness."""
+    """The GRPO baseline's verifiable reward (docs/METHOD.md §7.3): the format rewards plus correctness."""
     return sum(reward(text) for reward in FORMAT_REWARDS.values()) + correctness_reward(text, record, task)
 
 

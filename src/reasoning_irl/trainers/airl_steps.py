@@ -4,7 +4,7 @@
   text) placed on the policy's sampled tokens, by character spans (the two tokenisations need not
   agree: a sampled token sequence need not be the canonical one);
 - :func:`policy_update`: micro-batched clipped-surrogate step(s) on a batch of rollouts;
-- :func:`reward_auroc`: the validation measurement that selects ``best/reward_model`` (DESIGN §3; the
+- :func:`reward_auroc`: the validation measurement that selects ``best/reward_model`` (docs/METHOD.md; the
   policy's is :class:`reasoning_irl.trainers.sft.PolicySelection`, shared with the baselines);
 - :class:`CollapseMonitor`: warnings (and an optional stop) when adversarial training collapses.
 """
@@ -193,7 +193,7 @@ def reward_auroc(discriminator: Any, experts: Sequence[Any], perturbed: Sequence
 
 
 class CollapseMonitor:
-    """Flags the failure modes of adversarial training (METHOD §9.24).
+    """Flags the failure modes of adversarial training (docs/METHOD.md §10.24).
 
     - the discriminator's accuracy pinned at ≥ 0.99 for ``patience`` consecutive policy steps (the
       policy gets no useful gradient);

@@ -1,4 +1,4 @@
-"""Atomic checkpoints of a run: ``checkpoints/step-N/``, ``best/`` and ``final/`` (DESIGN §6).
+"""Atomic checkpoints of a run: ``checkpoints/step-N/``, ``best/`` and ``final/`` (docs/ARCHITECTURE.md (Runs and outputs)).
 
 A checkpoint folder::
 
@@ -18,7 +18,7 @@ neither JSON nor a tensor/ndarray is refused with an error naming it.
 
 ``best/`` and ``final/`` hold the same sub-folders. ``best/selection.json`` records, per component
 (``policy``, ``reward_model``), the step, metric and value that made it best — the two components are
-chosen separately (DESIGN §3), so each is replaced on its own.
+chosen separately (docs/METHOD.md), so each is replaced on its own.
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@
     python train_grpo.py model.policy=outputs/sft-arith-seed0/best/policy   # warm start from SFT
     python train_grpo.py task=gsm8k model=qwen2.5-3b training.max_steps=400
 
-Recipe (METHOD §3.3):
+Recipe (docs/METHOD.md §7.3):
 
 - Prompts are the task's training problems (gold answers only; no expert trace is needed). Each row
   carries its ``problem_id``, and the correctness reward grades a completion against the record of
-  *that* id (:mod:`reasoning_irl.rewards.verifiable`; METHOD §9 item 1).
+  *that* id (:mod:`reasoning_irl.rewards.verifiable`; docs/METHOD.md §10 item 1).
 - Rewards ``training.reward_functions``, each weight 1: tag count, soft and strict format, correctness.
 - Our config maps onto ``GRPOConfig``: ``algo.loss_aggregation`` → ``loss_type``, ``algo.kl_beta`` →
   ``beta``, ``algo.clip_low``/``clip_high`` → ``epsilon``/``epsilon_high``, ``algo.scale_rewards`` →

@@ -1,4 +1,4 @@
-"""The run folder every trainer writes (DESIGN §6), and its logging.
+"""The run folder every trainer writes (docs/ARCHITECTURE.md (Runs and outputs)), and its logging.
 
     run = Run.open(cfg, total_steps=cfg.training.max_steps)     # outputs/<run_name>/
     for step in range(run.start_step + 1, total + 1):

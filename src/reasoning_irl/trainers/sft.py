@@ -3,7 +3,7 @@
     python train_sft.py                      # arith, tiny model, CPU: about two minutes
     python train_sft.py task=gsm8k model=qwen2.5-3b training.max_steps=400
 
-Recipe (METHOD §3.2, with its bugs fixed):
+Recipe (docs/METHOD.md §7.2, with its bugs fixed):
 
 1. The task's training records with an expert ``target`` become (prompt, completion) pairs, tokenised by
    :func:`reasoning_irl.models.encode` — the same ids the reward model, the evaluation and generation
@@ -12,7 +12,7 @@ Recipe (METHOD §3.2, with its bugs fixed):
    the prompt too; its older one masked with a hard-coded Qwen marker, also on Llama).
 2. LoRA when ``model.lora_rank`` is set (:func:`reasoning_irl.models.apply_lora`), else full fine-tuning.
 3. Every ``training.eval_every`` steps and at the last step, :class:`PolicySelection` evaluates on
-   **validation** records (never test; METHOD §9 item 3): the NLL of the expert traces, and — for
+   **validation** records (never test; docs/METHOD.md §10 item 3): the NLL of the expert traces, and — for
    reporting, or for selection with ``training.select_by=correctness`` — greedy accuracy and format
    rate. ``best/policy`` is the lowest NLL (default) or the highest accuracy.
 4. Checkpoints ``checkpoints/step-N/{policy,trainer}``, ``best/``, ``final/`` and ``metrics.jsonl`` are
@@ -54,7 +54,7 @@ def expert_nll(
     batch_size: int = 16,
 ) -> float:
     """Mean negative log-likelihood, in nats per completion token (EOS included), of the records' expert
-    ``target`` given their prompt — the policy's selection metric (DESIGN §3).
+    ``target`` given their prompt — the policy's selection metric (docs/METHOD.md).
 
         NLL = − Σ_i Σ_t log π(y_i,t | x_i, y_i,<t) / Σ_i |y_i|
     """

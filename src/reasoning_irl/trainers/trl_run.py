@@ -1,7 +1,7 @@
 """Running a TRL trainer (``SFTTrainer``, ``GRPOTrainer``) inside our run folder, through public API only.
 
 TRL keeps its own training loop; a :class:`TrainerRunCallback` (a transformers ``TrainerCallback``)
-makes it write our layout (DESIGN §6):
+makes it write our layout (docs/ARCHITECTURE.md (Runs and outputs)):
 
 - ``on_log``: TRL's logs go to :meth:`Run.log` (``metrics.jsonl``, wandb, progress bar); throughput and
   run-time summaries (``train_runtime``, ``*_per_second``, ``num_tokens``) go to ``run_info.json``.
@@ -123,7 +123,7 @@ def trainer_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
 
     On CPU: ``use_cpu=True`` and an explicit ``bf16`` (TRL's default resolves to bf16 autocast there),
     ``gradient_checkpointing`` from ``model.gradient_checkpointing`` (TRL defaults to True: 40 % slower on
-    small models; ENVIRONMENT §5), non-reentrant.
+    small models; docs/ARCHITECTURE.md (Environment notes)), non-reentrant.
     """
     training = cfg.training
     if training.optimizer != "adamw" and importlib.util.find_spec("bitsandbytes") is None:
