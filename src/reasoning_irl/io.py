@@ -115,7 +115,8 @@ def _pid_of(name: str, prefix: str) -> int | None:
     return int(pid) if pid.isdigit() else None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on this machine)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -137,7 +138,7 @@ def discard_stale_staging(target: str | os.PathLike) -> None:
     prefix = f".{target.name}."
     for entry in sorted(target.parent.glob(f"{prefix}*")):
         pid = _pid_of(entry.name, prefix)
-        if pid is None or not entry.is_dir() or (pid != os.getpid() and _alive(pid)):
+        if pid is None or not entry.is_dir() or (pid != os.getpid() and process_alive(pid)):
             continue
         if entry.name.endswith(".old") and not target.exists():
             os.rename(entry, target)  # the kill fell between the two renames of a swap: the previous folder is back
@@ -204,7 +205,8 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, f"cannot swap {a} and {b}: {os.strerror(err)}")
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (renames, new files) to disk."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -229,7 +231,7 @@ def swap_in(staging: Path, target: str | os.PathLike) -> None:
         if entry.is_file():
             with entry.open("rb") as handle:
                 os.fsync(handle.fileno())
-    _fsync_dir(staging)
+    fsync_dir(staging)
     if not target.exists():
         os.rename(staging, target)
     elif _exchange(staging, target):
@@ -239,4 +241,4 @@ def swap_in(staging: Path, target: str | os.PathLike) -> None:
         os.rename(target, old)
         os.rename(staging, target)
         shutil.rmtree(old)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)

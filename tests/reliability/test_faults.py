@@ -201,7 +201,9 @@ def test_killed_between_the_output_files_leaves_the_folder_as_it_was(tmp_path):
     data = pregenerated_file(tmp_path / "b.jsonl", problems=20)  # another input: other samples and metrics
     killed = _start("evaluate.py", _eval_overrides(data, out), "eval_outputs:1", tmp_path / "kill.txt").wait(120)
     assert killed == -signal.SIGKILL, (tmp_path / "kill.txt").read_text()[-3000:]
-    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    # The outputs are as they were; the one new thing is the killed run's own Hydra log (io.HYDRA_LOG_DIR),
+    # which says what happened to it.
+    assert sorted(p.name for p in out.iterdir()) == sorted((*names, ".hydra_eval"))
     assert {name: (out / name).read_bytes() for name in names} == before
     staged = list(tmp_path.glob(".out.*.tmp"))
     assert len(staged) == 1 and [p.name for p in staged[0].iterdir()] == ["samples.jsonl"]

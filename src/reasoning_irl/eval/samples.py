@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_irl.faults import fault_point
-from reasoning_irl.io import DataFileError, read_jsonl
+from reasoning_irl.io import DataFileError, process_alive, read_jsonl
 from reasoning_irl.text.format import render_steps
 from reasoning_irl.text.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
 
@@ -329,21 +329,11 @@ def discard_stale_temps(path: str | os.PathLike) -> list[Path]:
     removed = []
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
         pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and process_alive(int(pid)):
             continue
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SampleWriter:

@@ -40,7 +40,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from reasoning_irl.faults import fault_point
-from reasoning_irl.io import atomic_write_json
+from reasoning_irl.io import atomic_write_json, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -166,15 +166,8 @@ def _fsync_tree(directory: Path) -> None:
         for name in files:
             with open(os.path.join(root, name), "rb") as handle:
                 os.fsync(handle.fileno())
-        _fsync_dir(Path(root))
+        fsync_dir(Path(root))
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def temp_dir_for(target: str | os.PathLike) -> Path:
@@ -205,7 +198,7 @@ def commit_dir(tmp: str | os.PathLike, target: str | os.PathLike) -> Path:
             shutil.rmtree(old)
         os.replace(target, old)
     os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     if old is not None:
         shutil.rmtree(old)
     return target
