@@ -118,7 +118,8 @@ GROUPS: dict[str, dict[str, Cell]] = {
 #: (β = 0.2, gail) trained alone (no policy update) for 300 updates of 32 experts + 32 fresh policy samples
 #: + 32 perturbed experts at lr 3e-4. ``feas`` keeps the default perturbations; ``feas_carry_on`` only
 #: those after which the computation carries on from the wrong value, as a policy's error does;
-#: ``feas_natural`` adds the wrong operator and operand (as the feasibility run's perturbations did).
+#: ``feas_natural`` adds the wrong operator and operand (as the feasibility run's perturbations did);
+#: ``feas_log_prob`` trains the default head on that data.
 FEASIBILITY = ("model.reward=from_policy", "reward=dense", "reward.head=log_ratio", "reward.beta=0.2",
                "discriminator.form=gail", "discriminator.learning_rate=3e-4", "discriminator.updates_per_step=1",
                "training.batch_prompts=32", "sampling.num_generations=1", "training.max_steps=0",
@@ -131,6 +132,12 @@ GROUPS["feasibility"] = {
         "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",),
         about="the feasibility protocol, the policy's kinds of error: a wrong result, operator or operand, "
               "each carried on, and a wrong final answer"),
+    # The same budget and data for the default head: its score keeps the policy's own log-probability,
+    # which the log_ratio head divides out.
+    "feas_log_prob": Cell("train_irl", tuple(o for o in FEASIBILITY if not o.startswith(
+        ("reward.head", "reward.beta", "discriminator.form", "model.reward"))) + (
+        "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",),
+        about="as feas_natural with the default reward (log_prob head, airl form, β = 1)"),
 }
 #: The issue's suggestion: at a lower temperature fewer errors are tokens the policy itself doubts.
 GROUPS["low_temperature"] = dict(at_temperature({**GROUPS["headline"], **GROUPS["grid"]}, name, 0.7)
