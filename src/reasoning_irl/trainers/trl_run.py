@@ -41,7 +41,8 @@ from reasoning_irl.trainers.checkpoint import (
 )
 from reasoning_irl.trainers.loop_state import read_state, write_state
 from reasoning_irl.trainers.resume import prune_checkpoints, resolve_resume, restore_best_on_resume
-from reasoning_irl.trainers.run import Run, refuse_another_config
+from reasoning_irl.trainers.run import Run
+from reasoning_irl.trainers.run_config import refuse_another_config
 from reasoning_irl.trainers.selected import copy_selected, read_selection, save_selected
 
 log = logging.getLogger("reasoning_irl")
