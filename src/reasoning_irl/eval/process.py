@@ -2,7 +2,7 @@
 
 :class:`Models` loads only what the plan needs (nothing at all for a grade-only pregenerated run).
 :class:`ProblemProcessor` turns one :class:`~.samples.Problem` into ``samples.jsonl`` rows and keeps, for the
-metrics, a graded problem's numbers in :class:`~.report.Results` (compact columns, no text, no object per
+metrics, a graded problem's numbers in :class:`~.results.Results` (compact columns, no text, no object per
 sample) and localisation :class:`~.localise.Trace` objects.
 """
 
@@ -23,7 +23,8 @@ from reasoning_irl.eval.localise import (
     step_of_token,
     unfitted_threshold,
 )
-from reasoning_irl.eval.report import REWARD_AGGREGATIONS, Results
+from reasoning_irl.eval.report import REWARD_AGGREGATIONS
+from reasoning_irl.eval.results import Results
 from reasoning_irl.eval.samples import Problem, SampleIn
 from reasoning_irl.eval.scoring import PolicyScorer, RewardScorer, aggregates
 from reasoning_irl.io import DataFileError
