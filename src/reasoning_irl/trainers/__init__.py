@@ -1,8 +1,7 @@
-"""Trainers and what they share: the run folder (:mod:`.run`), atomic checkpoints (:mod:`.checkpoint`,
-:mod:`.atomic_dirs`, :mod:`.loop_state`, :mod:`.weights`), ``best/``/``final/`` (:mod:`.selected`), resuming
-(:mod:`.resume`),
-the SFT and GRPO baselines through TRL (:mod:`.sft`, :mod:`.grpo`, glued to our run folder by
-:mod:`.trl_run`) and the AIRL trainer (:mod:`.airl`)."""
+"""Trainers and what they share: the run folder (:mod:`.run`, :mod:`.run_config`, :mod:`.provenance`),
+atomic checkpoints (:mod:`.checkpoint`, :mod:`.atomic_dirs`, :mod:`.loop_state`, :mod:`.weights`),
+``best/``/``final/`` (:mod:`.selected`), resuming (:mod:`.resume`), the SFT and GRPO baselines through TRL
+(:mod:`.sft`, :mod:`.grpo`, glued to our run folder by :mod:`.trl_run`) and the AIRL trainer (:mod:`.airl`)."""
 
 from reasoning_irl.trainers.checkpoint import (
     Checkpoint,
