@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from reasoning_irl.cli import report_errors, to_schema
 from reasoning_irl.config.schema import EvaluateConfig
 from reasoning_irl.eval.modes import run_evaluation
-from reasoning_irl.eval.report import summarise
+from reasoning_irl.eval.summary import summarise
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="evaluate")

@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     timings["train"] = time.perf_counter() - start - sum(timings.values())
 
     print(f"\n== 3. evaluation of {run_dir}/best on {args.problems} validation + {args.problems} test problems")
-    from reasoning_irl.eval.report import summarise
+    from reasoning_irl.eval.summary import summarise
 
     metrics = evaluate(run_dir, args.problems, args.seed)
     timings["evaluate"] = time.perf_counter() - start - sum(timings.values())

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from reasoning_irl.eval import process
+from reasoning_irl.eval import models
 from reasoning_irl.eval.modes import build_config, run_evaluation
 
 
 def test_aime_mode_generates_grades_and_writes(tmp_path, data_file, monkeypatch):
     data_file("aime24/test.jsonl")
     data_file("aime25/test.jsonl")
-    real = process.Models.generate
+    real = models.Models.generate
     golds = {}
 
     def generate(self, prompts, sampling, seed):
@@ -24,7 +24,7 @@ def test_aime_mode_generates_grades_and_writes(tmp_path, data_file, monkeypatch)
             samples[0] = (f"<think>\nthe count is {int(gold)}\n</think>\n<answer>\n{int(gold):03d}\n</answer>", True)
         return out
 
-    monkeypatch.setattr(process.Models, "generate", generate)
+    monkeypatch.setattr(models.Models, "generate", generate)
     from reasoning_irl.config.task import TaskConfig
     from reasoning_irl.tasks import get_task
 

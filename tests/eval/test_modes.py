@@ -6,7 +6,7 @@ import pytest
 
 from reasoning_irl.eval import modes
 from reasoning_irl.eval.modes import ALIASES, MODES, build_config, plan, resolve_mode, run_evaluation
-from reasoning_irl.eval.report import summarise
+from reasoning_irl.eval.summary import summarise
 from reasoning_irl.io import DataFileError
 from reasoning_irl.tasks import get_task
 

@@ -13,7 +13,7 @@ import pytest
 
 from reasoning_irl.config.task import TaskConfig
 from reasoning_irl.eval.modes import build_config, run_evaluation
-from reasoning_irl.eval.report import summarise
+from reasoning_irl.eval.summary import summarise
 from reasoning_irl.io import DataFileError
 from reasoning_irl.tasks import get_task
 

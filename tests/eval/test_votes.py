@@ -1,6 +1,6 @@
 """Vote keys: one key per answer the grader treats as one, and no gold correctness inside a key."""
 
-from reasoning_irl.eval.process import vote_key, vote_keys
+from reasoning_irl.eval.votes import vote_key, vote_keys
 from reasoning_irl.tasks.base import Record
 from reasoning_irl.tasks.multiple_choice import choice_meta
 

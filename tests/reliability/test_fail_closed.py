@@ -256,10 +256,10 @@ def test_resume_falls_back_from_a_damaged_checkpoint(tmp_path, caplog):
     from reasoning_irl.trainers.checkpoint import (
         latest_complete_checkpoint,
         load_checkpoint,
-        resolve_resume,
         save_checkpoint,
         step_dir,
     )
+    from reasoning_irl.trainers.resume import resolve_resume
 
     model = torch.nn.Linear(2, 2)
     optimizer = torch.optim.AdamW(model.parameters())

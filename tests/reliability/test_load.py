@@ -2,7 +2,7 @@
 
 The full measurement (20,000 vs 200,000 rows) is ``bench/eval_memory.py`` → ``bench/results/eval_memory.json``;
 this test runs the same script on 5,000 and 40,000 rows (8×). Rows and texts are streamed and the metrics
-keep compact numpy columns (a few bytes per sample, :class:`reasoning_irl.eval.report.Results`), so the
+keep compact numpy columns (a few bytes per sample, :class:`reasoning_irl.eval.results.Results`), so the
 child's peak memory grows by about 150 bytes per added row (allocator and bootstrap temporaries
 included); the per-sample Python objects kept before grew it by about 740 bytes per row (measured
 with this script on the same sizes), which the bound below rejects. The file evaluated in two pieces

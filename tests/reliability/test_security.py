@@ -81,7 +81,7 @@ def test_trainer_state_of_trl_runs_is_read_with_weights_only():
 
 
 def test_loop_state_refuses_what_it_cannot_store_without_pickle(tmp_path):
-    from reasoning_irl.trainers.checkpoint import read_state, write_state
+    from reasoning_irl.trainers.loop_state import read_state, write_state
 
     with pytest.raises(TypeError, match="without pickle"):
         write_state(tmp_path, {"obj": object()})

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from reasoning_irl.trainers import atomic_dirs, resume, selected
 from reasoning_irl.trainers import checkpoint as ck
 
 
@@ -134,15 +135,15 @@ def test_best_and_final_copies_and_interrupted_replace(tmp_path):
             num_key_value_heads=2,
         )
     )
-    ck.save_selected(tmp_path, "best", "policy", model, step=3, metric="validation_nll", value=1.5)
-    ck.save_selected(tmp_path, "best", "policy", model, step=6, metric="validation_nll", value=1.2)
-    assert ck.read_selection(tmp_path) == {"policy": {"step": 6, "metric": "validation_nll", "value": 1.2}}
+    selected.save_selected(tmp_path, "best", "policy", model, step=3, metric="validation_nll", value=1.5)
+    selected.save_selected(tmp_path, "best", "policy", model, step=6, metric="validation_nll", value=1.2)
+    assert selected.read_selection(tmp_path) == {"policy": {"step": 6, "metric": "validation_nll", "value": 1.2}}
     saved = ck.save_checkpoint(ck.step_dir(tmp_path, 8), step=8, policy=model, save_rng=False)
-    ck.copy_selected(tmp_path, "final", saved)
+    selected.copy_selected(tmp_path, "final", saved)
     assert (tmp_path / "final" / "policy" / "model.safetensors").samefile(
         saved / "policy" / "model.safetensors"
     )
-    assert ck.read_selection(tmp_path, "final")["policy"]["step"] == 8
+    assert selected.read_selection(tmp_path, "final")["policy"]["step"] == 8
     # A replace interrupted between its two renames: the old folder is moved back.
     (tmp_path / "best" / "policy").rename(tmp_path / "best" / ".old-policy-99")
     ck.clean_incomplete(tmp_path)
@@ -150,15 +151,15 @@ def test_best_and_final_copies_and_interrupted_replace(tmp_path):
 
 
 def test_resolve_resume(tmp_path):
-    assert ck.resolve_resume("auto", tmp_path) is None
-    assert ck.resolve_resume("never", tmp_path) is None
+    assert resume.resolve_resume("auto", tmp_path) is None
+    assert resume.resolve_resume("never", tmp_path) is None
     saved = ck.save_checkpoint(ck.step_dir(tmp_path, 4), step=4, save_rng=False)
-    assert ck.resolve_resume("auto", tmp_path) == saved
-    assert ck.resolve_resume(str(saved), tmp_path) == saved
+    assert resume.resolve_resume("auto", tmp_path) == saved
+    assert resume.resolve_resume(str(saved), tmp_path) == saved
     with pytest.raises(FileExistsError, match="training.resume=never"):
-        ck.resolve_resume("never", tmp_path)
+        resume.resolve_resume("never", tmp_path)
     with pytest.raises(FileNotFoundError, match="not a complete checkpoint"):
-        ck.resolve_resume(str(tmp_path / "nope"), tmp_path)
+        resume.resolve_resume(str(tmp_path / "nope"), tmp_path)
 
 
 def test_adopt_trainer_checkpoint_layout(tmp_path):
@@ -178,7 +179,7 @@ def test_adopt_trainer_checkpoint_layout(tmp_path):
     ):
         (source / name).write_text(name)
     target = adopt_trainer_checkpoint(source, ck.step_dir(tmp_path, 3), step=3, state={"best": None})
-    assert not source.exists() and ck.is_complete(target)
+    assert not source.exists() and atomic_dirs.is_complete(target)
     assert sorted(p.name for p in (target / "policy").iterdir()) == [
         "config.json",
         "model.safetensors",
@@ -209,9 +210,9 @@ def test_best_from_an_abandoned_continuation_is_rolled_back(tmp_path):
         )
     )
     ck.save_checkpoint(ck.step_dir(tmp_path, 4), step=4, policy=model, save_rng=False)
-    ck.save_selected(tmp_path, "best", "policy", model, step=6, metric="validation_nll", value=0.9)
+    selected.save_selected(tmp_path, "best", "policy", model, step=6, metric="validation_nll", value=0.9)
     recorded = {"step": 4, "metric": "validation_nll", "value": 1.1}
-    ck.restore_best_on_resume(tmp_path, 4, recorded)
-    assert ck.read_selection(tmp_path)["policy"] == recorded
-    ck.restore_best_on_resume(tmp_path, 4, recorded)  # already consistent: unchanged
-    assert ck.read_selection(tmp_path)["policy"] == recorded
+    resume.restore_best_on_resume(tmp_path, 4, recorded)
+    assert selected.read_selection(tmp_path)["policy"] == recorded
+    resume.restore_best_on_resume(tmp_path, 4, recorded)  # already consistent: unchanged
+    assert selected.read_selection(tmp_path)["policy"] == recorded

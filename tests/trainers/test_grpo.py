@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from reasoning_irl.config.schema import TrainGRPOConfig
-from reasoning_irl.trainers.checkpoint import read_selection
+from reasoning_irl.trainers.selected import read_selection
 
 STEPS = 3
 

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from reasoning_irl.config.schema import TrainSFTConfig
-from reasoning_irl.trainers.checkpoint import read_selection
+from reasoning_irl.trainers.selected import read_selection
 
 STEPS = 3
 

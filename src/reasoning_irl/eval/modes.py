@@ -29,7 +29,8 @@ from reasoning_irl.eval.fitting import (
 )
 from reasoning_irl.eval.inputs import resolve_answer_format
 from reasoning_irl.eval.localise import localisation_metrics
-from reasoning_irl.eval.process import Models, ProblemProcessor
+from reasoning_irl.eval.models import Models
+from reasoning_irl.eval.process import ProblemProcessor
 from reasoning_irl.eval.report import sample_metrics
 from reasoning_irl.eval.samples import (
     SCHEMA_VERSION,

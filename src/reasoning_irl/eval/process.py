@@ -1,20 +1,18 @@
-"""Per-problem work of an evaluation: models, grading, scoring, output rows and the numbers metrics keep.
+"""Per-problem work of an evaluation: grading, scoring, output rows and the numbers metrics keep.
 
-:class:`Models` loads only what the plan needs (nothing at all for a grade-only pregenerated run).
+:class:`~.models.Models` loads only what the plan needs (nothing at all for a grade-only pregenerated run).
 :class:`ProblemProcessor` turns one :class:`~.samples.Problem` into ``samples.jsonl`` rows and keeps, for the
-metrics, a graded problem's numbers in :class:`~.report.Results` (compact columns, no text, no object per
+metrics, a graded problem's numbers in :class:`~.results.Results` (compact columns, no text, no object per
 sample) and localisation :class:`~.localise.Trace` objects.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reasoning_irl.eval.inputs import AnswerStats, TaskRecords, check_reward_overrides
+from reasoning_irl.eval.inputs import AnswerStats, TaskRecords
 from reasoning_irl.eval.localise import (
     Trace,
     policy_signals,
@@ -23,141 +21,18 @@ from reasoning_irl.eval.localise import (
     step_of_token,
     unfitted_threshold,
 )
-from reasoning_irl.eval.report import REWARD_AGGREGATIONS, Results
+from reasoning_irl.eval.models import Models
+from reasoning_irl.eval.report import REWARD_AGGREGATIONS
+from reasoning_irl.eval.results import Results
 from reasoning_irl.eval.samples import Problem, SampleIn
 from reasoning_irl.eval.scoring import PolicyScorer, RewardScorer, aggregates
+from reasoning_irl.eval.votes import vote_keys
 from reasoning_irl.io import DataFileError
 from reasoning_irl.rewards.heads import beta_of
 from reasoning_irl.tasks.base import Record
-from reasoning_irl.tasks.grading import parse_number
-from reasoning_irl.tasks.multiple_choice import chosen_options
 from reasoning_irl.text.format import segment_steps
 
 log = logging.getLogger(__name__)
-
-
-class Models:
-    """The policy (generation, log-probs) and the reward model, loaded on demand."""
-
-    def __init__(self, cfg: Any, *, load_policy: bool, load_reward: bool) -> None:
-        self.cfg = cfg
-        self.policy = self.tokenizer = self.reward = None
-        self.policy_name = self.reward_name = None
-        self.reward_trained = None
-        #: ``reward.aggregation`` given for a trained reward model (the other reward.* keys are refused)
-        self.aggregation_override = None
-        trained = load_reward and (Path(self.reward_source(cfg) or "") / "reward_config.json").is_file()
-        if trained:  # before any model is loaded
-            self.aggregation_override = check_reward_overrides(cfg, self.reward_source(cfg))
-        if load_policy:
-            from reasoning_irl.models import load_causal_lm, load_tokenizer, resolve_model_path
-
-            self.policy_name = self.policy_source(cfg)
-            path = resolve_model_path(self.policy_name, cfg.model)
-            self.tokenizer = load_tokenizer(path, cfg.model)
-            self.policy = load_causal_lm(path, cfg.model, trainable=False).to(_device(cfg)).eval()
-        if load_reward:
-            self.reward_name = self.reward_source(cfg)
-            folder = Path(self.reward_name)
-            if (folder / "reward_config.json").is_file():
-                from reasoning_irl.rewards.saving import load_reward_model
-
-                self.reward = load_reward_model(folder, model=cfg.model)
-                self.reward_trained = True
-                if self.aggregation_override:
-                    self.reward.config.aggregation = self.aggregation_override
-            else:
-                from reasoning_irl.config.model import FROM_POLICY
-                from reasoning_irl.rewards.saving import build_reward_model
-
-                log.warning(
-                    "model.reward=%s is not a trained reward folder (no reward_config.json): scoring with "
-                    "an untrained reward model",
-                    self.reward_name,
-                )
-                backbone = None if self.reward_name == FROM_POLICY else self.reward_name
-                self.reward = build_reward_model(cfg.reward, cfg.model, backbone=backbone)
-                self.reward_trained = False
-            self.reward.to(_device(cfg)).eval()
-
-    @staticmethod
-    def policy_source(cfg: Any) -> str:
-        if cfg.eval.run_dir:
-            folder = Path(cfg.eval.run_dir) / cfg.eval.checkpoint / "policy"
-            if not folder.is_dir():
-                raise FileNotFoundError(
-                    f"{folder} does not exist: eval.run_dir/eval.checkpoint hold no policy"
-                )
-            return str(folder)
-        return cfg.model.policy
-
-    @staticmethod
-    def reward_source(cfg: Any) -> str | None:
-        if cfg.model.reward is not None:
-            return cfg.model.reward
-        if cfg.eval.run_dir:
-            folder = Path(cfg.eval.run_dir) / cfg.eval.checkpoint / "reward_model"
-            return str(folder) if folder.is_dir() else None
-        return None
-
-    def generate(self, prompts: list[Any], sampling: Any, seed: int) -> list[list[tuple[str, bool]]]:
-        """``sampling.n_samples`` completions (text, finished) per prompt, prompt-major."""
-        from reasoning_irl.models import encode_prompt
-        from reasoning_irl.rl.rollout import generate_rollouts
-
-        ids = [encode_prompt(self.tokenizer, p) for p in prompts]
-        rollouts = generate_rollouts(
-            self.policy,
-            self.tokenizer,
-            ids,
-            sampling,
-            num_generations=sampling.n_samples,
-            seed=seed,
-            batch_prompts=len(ids),
-        )
-        n = sampling.n_samples
-        pairs = list(zip(rollouts.completion_text, rollouts.finished))
-        return [pairs[i * n : (i + 1) * n] for i in range(len(prompts))]
-
-
-def _device(cfg: Any) -> str:
-    import torch
-
-    if cfg.device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return cfg.device
-
-
-def vote_key(answer: str | None, record: Record | None = None) -> str | None:
-    """Normalised answer for voting: for a multiple-choice record the option it names (its text, as the
-    grader compares options: :func:`~reasoning_irl.tasks.multiple_choice.chosen_options`), else the exact
-    number when it parses, else collapsed lower-case text."""
-    if answer is None:
-        return None
-    options = (record.meta or {}).get("options") if record is not None else None
-    if options:
-        chosen = chosen_options(answer, options)
-        if chosen:
-            text = " ".join(options[chosen[0]].split())
-            return "option:" + (text[:-1].rstrip() if text.endswith(".") else text)
-    number = parse_number(answer)
-    return f"={number}" if number is not None else re.sub(r"\s+", " ", answer.strip().lower())
-
-
-def vote_keys(answers: Sequence[str | None], correct: Sequence[bool | None], record: Record | None) -> list[str | None]:
-    """The vote key of each sample of one problem (:func:`vote_key`); gold correctness enters no key,
-    except where the grader tells apart answers that share one (a text key such as ``x`` / ``X``): only
-    then is that key split by the grade, so that one vote never mixes right and wrong answers."""
-    keys = [vote_key(a, record) for a in answers]
-    grades: dict[str, set] = {}
-    for key, ok in zip(keys, correct):
-        if key is not None:
-            grades.setdefault(key, set()).add(ok)
-    split = {k for k, v in grades.items() if len(v) > 1}
-    if split:
-        log.warning("%d answer key(s) graded both right and wrong (%s): split by the grade for voting",
-                    len(split), ", ".join(sorted(split))[:200])
-    return [f"{k}\u0000{ok}" if k in split else k for k, ok in zip(keys, correct)]
 
 
 class ProblemProcessor:

@@ -1,19 +1,14 @@
-"""From per-problem results to ``metrics.json``: pass@k, maj@k, oracle, best-of-N, calibration; ``summarise``.
+"""From per-problem results to ``metrics.json``: pass@k, maj@k, oracle, best-of-N, calibration.
 
-Evaluation keeps the graded problems in :class:`Results`, compact numpy columns and never the texts:
-per problem, as soon as its rows are complete, its number of samples n, correct count c and maj@k
-(k in ``eval.ks``); per sample, only what a metric needs over all samples or for an N known only at the
-end (the smallest n): the correctness flag (bool), the vote group of its answer (int32), its length and
-one float64 value per stored score selector (13 bytes plus 8 per selector, at most 53 per sample), and
-no Python object per sample.
-Every metric comes with a 95% percentile bootstrap interval over problems
+Evaluation keeps the graded problems in :class:`~reasoning_irl.eval.results.Results` (compact numpy
+columns, never the texts). Every metric comes with a 95% percentile bootstrap interval over problems
 (:mod:`reasoning_irl.eval.bootstrap`; the same seed, hence the same resamples, for every metric).
+``summarise`` (a text table of ``metrics.json``) is :mod:`reasoning_irl.eval.summary`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,7 +24,7 @@ from reasoning_irl.eval.calibration import (
     reliability_diagram,
     score_to_probability,
 )
-from reasoning_irl.eval.inputs import answer_lines
+from reasoning_irl.eval.results import Results
 
 #: Selectors of best-of-N, in report order, with what each one ranks by.
 SELECTORS: dict[str, str] = {
@@ -49,94 +44,6 @@ REWARD_AGGREGATIONS = EVAL_AGGREGATIONS  # reward.aggregation's names, and min_s
 CALIBRATED = ("reward", "policy_mean_logprob")
 
 
-class Column:
-    """A growable 1-D numpy array: appends are amortised O(1) (capacity doubles), no object per value."""
-
-    def __init__(self, dtype: Any, capacity: int = 1024) -> None:
-        self._data = np.empty(capacity, dtype=dtype)
-        self.size = 0
-
-    def extend(self, values: Any) -> None:
-        values = np.asarray(values, dtype=self._data.dtype).ravel()
-        end = self.size + values.size
-        if end > self._data.size:
-            grown = np.empty(max(end, 2 * self._data.size), dtype=self._data.dtype)
-            grown[: self.size] = self._data[: self.size]
-            self._data = grown
-        self._data[self.size : end] = values
-        self.size = end
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._data[: self.size]
-
-
-@dataclass
-class ProblemResult:
-    """One graded problem, as views into :class:`Results` (what calibration fitting reads)."""
-
-    correct: np.ndarray
-    #: selector → one value per sample; a selector missing here is unavailable.
-    scores: dict[str, np.ndarray]
-
-
-class Results:
-    """The graded problems of an evaluation, in columns (see the module docstring)."""
-
-    def __init__(self, ks: Sequence[int]) -> None:
-        self.ks = sorted(set(ks))
-        self.n, self.correct_count = Column(np.int64), Column(np.int64)
-        self.maj = {k: Column(np.float64) for k in self.ks}  # maj@k of each problem, NaN for k > n
-        self.correct, self.vote, self.length = Column(bool), Column(np.int32), Column(np.int64)
-        self._scores: dict[str, Column] = {}
-        self.incomplete: set[str] = set()  # selectors some problem lacks: unavailable
-
-    def add(
-        self, correct: Sequence[bool], votes: Sequence[str | None], lengths: Sequence[int], scores: Mapping[str, Any]
-    ) -> None:
-        """Keep one graded problem: its flags, vote keys (None: no answer), lengths and selector scores."""
-        flags = np.asarray(correct, dtype=bool)
-        n = flags.size
-        if not len(self):
-            self._scores = {name: Column(np.float64) for name in scores}
-        else:  # a selector some problem lacks is unavailable for all
-            self.incomplete |= (set(self._scores) | self.incomplete) ^ set(scores)
-            for name in self.incomplete:
-                self._scores.pop(name, None)
-        for name, column in self._scores.items():
-            column.extend(scores[name])
-        for k, column in self.maj.items():
-            column.extend(M.maj_at_k(flags, votes, k)["value"] if k <= n else np.nan)
-        groups: dict[str, int] = {}
-        self.vote.extend([-1 if v is None else groups.setdefault(v, len(groups)) for v in votes])
-        self.n.extend(n)
-        self.correct_count.extend(int(flags.sum()))
-        self.correct.extend(flags)
-        self.length.extend(lengths)
-
-    def __len__(self) -> int:
-        return self.n.size
-
-    @property
-    def bounds(self) -> np.ndarray:
-        """Sample rows of problem i: ``bounds[i]:bounds[i + 1]``."""
-        return np.concatenate([[0], np.cumsum(self.n.values)])
-
-    def scores(self, name: str) -> np.ndarray | None:
-        """Every sample's value of a stored selector (``reward_*``, ``policy_mean_logprob``), None if missing."""
-        column = self._scores.get(name)
-        return None if column is None else column.values
-
-    def __iter__(self) -> Iterator[ProblemResult]:
-        bounds = self.bounds
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            yield ProblemResult(
-                self.correct.values[a:b], {name: c.values[a:b] for name, c in self._scores.items()}
-            )
-
-    def votes(self, a: int, b: int) -> list[int | None]:
-        """Vote groups of rows a:b as ``metrics`` expects answers (None: no answer; equal = same answer)."""
-        return [None if v < 0 else int(v) for v in self.vote.values[a:b]]
 def _ci(values: Any, n_resamples: int, seed: int) -> dict[str, Any]:
     out = bootstrap_ci(np.asarray(values, dtype=float), n_resamples=n_resamples, seed=seed)
     return _compact(out)
@@ -380,62 +287,3 @@ def _clean(obj: Any) -> Any:
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj
-
-
-# --------------------------------------------------------------------------------------------- summary
-
-
-def _fmt(cell: Any) -> str:
-    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
-        return f"{100 * cell:.1f}"
-    if not isinstance(cell, Mapping) or cell.get("mean") is None:
-        return "n/a"
-    if cell.get("low") is None:
-        return f"{100 * cell['mean']:.1f}"
-    return f"{100 * cell['mean']:.1f} [{100 * cell['low']:.1f}, {100 * cell['high']:.1f}]"
-
-
-def summarise(metrics: Mapping[str, Any]) -> str:
-    """A short text table of a ``metrics.json``: pass@k, best-of-N, calibration, localisation (in %)."""
-    lines = [
-        f"evaluation: mode={metrics.get('mode')} task={metrics.get('task')} split={metrics.get('split')} "
-        f"problems={metrics.get('n_problems')} samples={metrics.get('n_samples')}"
-    ]
-    lines += answer_lines(metrics)
-    if "maj_at_k" in metrics:
-        lines.append(
-            "  pass@k      " + "  ".join(f"k={k}: {_fmt(v)}" for k, v in metrics["pass_at_k"].items())
-        )
-        lines.append(
-            "  maj@k       " + "  ".join(f"k={k}: {_fmt(v)}" for k, v in metrics["maj_at_k"].items())
-        )
-    best = metrics.get("best_of_n")
-    if best:
-        N = str(max(best["Ns"]))
-        lines.append(f"  best-of-{N} success@1 by selector:")
-        for name, entry in best["selectors"].items():
-            value = _fmt(entry["success"][N].get("1")) if entry.get("available") else "unavailable"
-            lines.append(f"    {name:<26} {value}")
-        lines.append(f"    {'oracle':<26} {_fmt(metrics['oracle_at_n'].get(N))}")
-    for name, cal in (metrics.get("calibration") or {}).items():
-        if cal.get("available"):
-            platt = _fmt(cal["platt"]["ece"]) if cal["platt"].get("available") else "n/a"
-            lines.append(
-                f"  calibration {name}: AUROC {_fmt(cal['auroc'])}  ECE raw {_fmt(cal['raw']['ece'])}"
-                f"  ECE Platt {platt}"
-            )
-    loc = metrics.get("localisation")
-    if loc and loc.get("available"):
-        lines.append(f"  localisation ({loc['n_traces']} traces, {loc['n_with_error']} with an error):")
-        for name, entry in loc["methods"].items():
-            if not entry.get("available"):
-                lines.append(f"    {name:<22} unavailable")
-                continue
-            f1 = entry["processbench"]
-            hit = entry["step_hit"].get("1", {})
-            f1_text = _fmt(f1.get("f1")) if f1.get("available", True) else "n/a"
-            lines.append(
-                f"    {name:<22} F1 {f1_text}  hit@1 {_fmt(hit.get('hit'))} (chance {_fmt(hit.get('chance'))})"
-                f"  MAP {_fmt(entry['map'].get('map'))}"
-            )
-    return "\n".join(lines)

@@ -25,6 +25,7 @@ that changes nothing gives way to another (:func:`perturb_traces`).
   becomes a *true* line of the wrong computation, ``a op' b = op'(a, b)`` (another operator) or
   ``a op b' = op(a, b')`` (a nearby wrong operand), and the computation carries on from its result as in
   ``wrong_result``. The step is wrong only against the problem, as a misread operation is.
+  These three live in :mod:`reasoning_irl.rewards.carry_on`.
 - ``distractor_answer``: multiple choice: the answer becomes a wrong option — a letter from
   ``meta["distractor_letters"]`` when the answer is a bare letter, else a ``"LETTER. text"`` from
   ``meta["distractors"]`` (the task's record meta); unchanged (dropped) when the task has none.
@@ -46,12 +47,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reasoning_irl.text.format import ANSWER_CLOSE, ANSWER_OPEN, THINK_CLOSE, THINK_OPEN, segment_steps
+from reasoning_irl.rewards.carry_on import wrong_operand, wrong_operator, wrong_result
+from reasoning_irl.rewards.trace_text import (
+    EQUATION,
+    OPERATORS,
+    answer_bounds,
+    apply_operator,
+    reasoning_bounds,
+    replace_answer,
+)
+from reasoning_irl.text.format import segment_steps
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
 _BINARY_OP = re.compile(r"(?<=[\w)]) ([+\-*/×÷]) (?=[\w(])")
-_EQUATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([+\-*/×÷])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)\s*$")
-_OPERATORS = "+-*/"
 _SWAPS = {"yes": "no", "no": "yes", "true": "false", "false": "true"}
 
 
@@ -101,46 +109,6 @@ def _step_of_char(text: str, char: int) -> int | None:
     return len(steps) - 1 if steps else None
 
 
-def _answer_bounds(text: str) -> tuple[int, int] | None:
-    """Character bounds of the stripped content of the last answer block."""
-    open_at = text.rfind(ANSWER_OPEN)
-    if open_at < 0:
-        return None
-    start = open_at + len(ANSWER_OPEN)
-    end = text.find(ANSWER_CLOSE, start)
-    if end < 0:
-        return None
-    content = text[start:end]
-    left = len(content) - len(content.lstrip())
-    return start + left, start + left + len(content.strip())
-
-
-def _replace_answer(text: str, new_answer: str) -> str:
-    bounds = _answer_bounds(text)
-    if bounds is None:
-        return text
-    return text[: bounds[0]] + new_answer + text[bounds[1] :]
-
-
-def _reasoning_bounds(text: str) -> tuple[int, int]:
-    open_at = text.find(THINK_OPEN)
-    start = open_at + len(THINK_OPEN) if open_at >= 0 else 0
-    close_at = text.find(THINK_CLOSE, start)
-    answer_at = text.find(ANSWER_OPEN, start)
-    ends = [i for i in (close_at, answer_at) if i >= 0]
-    return start, min(ends) if ends else len(text)
-
-
-def _apply(op: str, a: float, b: float) -> float | None:
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op in "*×":
-        return a * b
-    return None if b == 0 else a / b
-
-
 def _nearby_value(value: str, rng: random.Random) -> str:
     if re.fullmatch(r"-?\d+", value):
         number = int(value)
@@ -162,7 +130,7 @@ def _nearby_value(value: str, rng: random.Random) -> str:
 
 
 def flip_operator(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
-    start, end = _reasoning_bounds(text)
+    start, end = reasoning_bounds(text)
     lines, cursor = [], start
     for line in text[start:end].split("\n"):
         if _BINARY_OP.search(line):
@@ -172,12 +140,12 @@ def flip_operator(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str
     for line_start, line in lines:
         matches = list(_BINARY_OP.finditer(line))
         match = rng.choice(matches)
-        equation = _EQUATION.match(line)
-        choices = [op for op in _OPERATORS if op != match.group(1)]
+        equation = EQUATION.match(line)
+        choices = [op for op in OPERATORS if op != match.group(1)]
         if equation is not None and len(matches) == 1:
             a, b, c = float(equation.group(1)), float(equation.group(3)), float(equation.group(4))
             # Keep only operators under which the line is false, so the step really is wrong.
-            choices = [op for op in choices if (v := _apply(op, a, b)) is None or abs(v - c) > 1e-9]
+            choices = [op for op in choices if (v := apply_operator(op, a, b)) is None or abs(v - c) > 1e-9]
         if not choices:
             continue
         at = line_start + match.start(1)
@@ -186,10 +154,10 @@ def flip_operator(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str
 
 
 def nearby_answer(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
-    bounds = _answer_bounds(text)
+    bounds = answer_bounds(text)
     if bounds is None or bounds[0] == bounds[1]:
         return text
-    return _replace_answer(text, _nearby_value(text[bounds[0] : bounds[1]], rng))
+    return replace_answer(text, _nearby_value(text[bounds[0] : bounds[1]], rng))
 
 
 def corrupt_numbers(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
@@ -210,108 +178,20 @@ def corrupt_numbers(text: str, rng: random.Random, meta: Mapping[str, Any]) -> s
     return "".join(pieces) + text[cursor:]
 
 
-def _wrong_values(value: int, rng: random.Random) -> list[int]:
-    """Nearby wrong integers of the same sign, in random order: ±1, ±2, ±10, and the two digits swapped."""
-    digits = str(abs(value))
-    candidates = {value + d for d in (-10, -2, -1, 1, 2, 10)}
-    if len(digits) == 2 and digits[0] != digits[1]:
-        candidates.add(int(digits[::-1]) * (-1 if value < 0 else 1))
-    out = sorted(c for c in candidates if c != value and (c >= 0) == (value >= 0))
-    rng.shuffle(out)
-    return out
-
-
-def _integer_equations(lines: list[str]) -> dict[int, re.Match]:
-    return {i: m for i, line in enumerate(lines) if (m := _EQUATION.match(line)) and "." not in line}
-
-
-def _carry_on(text: str, lines: list[str], equations: dict[int, re.Match], k: int, line: str,
-              old: int, new: int) -> str | None:
-    """``text`` with line ``k`` replaced by ``line`` (whose result ``old`` became ``new``) and every later
-    line ``c op d = e`` that starts from the previous result recomputed from the new value, as a policy
-    would carry on; the answer follows the last result. None when a recomputed division is inexact."""
-    start, end = _reasoning_bounds(text)
-    rewritten = {k: line}
-    for j in range(k + 1, len(lines)):
-        n = equations.get(j)
-        if n is None or int(n.group(1)) != old:
-            continue
-        result = _apply(n.group(2), float(new), float(n.group(3)))
-        if result is None or result != int(result):
-            return None
-        rewritten[j] = f"{lines[j][: n.start(1)]}{new}{lines[j][n.end(1): n.start(4)]}{int(result)}{lines[j][n.end(4):]}"
-        old, new = int(n.group(4)), int(result)
-    out = text[:start] + "\n".join(rewritten.get(i, original) for i, original in enumerate(lines)) + text[end:]
-    bounds = _answer_bounds(out)
-    if bounds is not None and out[bounds[0]: bounds[1]] == str(old):
-        out = _replace_answer(out, str(new))
-    return out
-
-
-def _shuffled_equations(text: str, rng: random.Random) -> tuple[list[str], dict[int, re.Match], list[int]]:
-    start, end = _reasoning_bounds(text)
-    lines = text[start:end].split("\n")
-    equations = _integer_equations(lines)
-    order = list(equations)
-    rng.shuffle(order)
-    return lines, equations, order
-
-
-def wrong_result(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
-    lines, equations, order = _shuffled_equations(text, rng)
-    for k in order:
-        m = equations[k]
-        for new in _wrong_values(int(m.group(4)), rng):
-            line = lines[k][: m.start(4)] + str(new) + lines[k][m.end(4):]
-            out = _carry_on(text, lines, equations, k, line, int(m.group(4)), new)
-            if out is not None:
-                return out
-    return text
-
-
-def _recomputed(text: str, rng: random.Random, alternatives: Callable[[re.Match], list[tuple[str, int]]]) -> str:
-    """One line ``a op b = c`` rewritten to ``a op' b' = op'(a, b')`` — a true line of the wrong
-    computation — and the later lines carried on from its result (:func:`_carry_on`)."""
-    lines, equations, order = _shuffled_equations(text, rng)
-    for k in order:
-        m = equations[k]
-        a, c = int(m.group(1)), int(m.group(4))
-        options = alternatives(m)
-        rng.shuffle(options)
-        for op, b in options:
-            value = _apply(op, float(a), float(b))
-            if value is None or value != int(value) or int(value) == c or (value < 0) != (c < 0):
-                continue
-            line = (f"{lines[k][: m.start(2)]}{op}{lines[k][m.end(2): m.start(3)]}{b}"
-                    f"{lines[k][m.end(3): m.start(4)]}{int(value)}{lines[k][m.end(4):]}")
-            out = _carry_on(text, lines, equations, k, line, c, int(value))
-            if out is not None:
-                return out
-    return text
-
-
-def wrong_operator(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
-    return _recomputed(text, rng, lambda m: [(op, int(m.group(3))) for op in _OPERATORS if op != m.group(2)])
-
-
-def wrong_operand(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
-    return _recomputed(text, rng, lambda m: [(m.group(2), b) for b in _wrong_values(int(m.group(3)), rng) if b != 0])
-
-
 def answer_from_reasoning(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
-    bounds = _answer_bounds(text)
+    bounds = answer_bounds(text)
     if bounds is None:
         return text
     answer = text[bounds[0] : bounds[1]]
-    start, end = _reasoning_bounds(text)
+    start, end = reasoning_bounds(text)
     candidates = sorted({m.group(0) for m in _NUMBER.finditer(text[start:end])} - {answer})
     if not candidates:
         return nearby_answer(text, rng, meta)
-    return _replace_answer(text, rng.choice(candidates))
+    return replace_answer(text, rng.choice(candidates))
 
 
 def distractor_answer(text: str, rng: random.Random, meta: Mapping[str, Any]) -> str:
-    bounds = _answer_bounds(text)
+    bounds = answer_bounds(text)
     if bounds is None:
         return text
     answer = text[bounds[0] : bounds[1]]
@@ -319,7 +199,7 @@ def distractor_answer(text: str, rng: random.Random, meta: Mapping[str, Any]) ->
     # A bare letter is answered with a wrong letter; "B. text" with a wrong "LETTER. text".
     wrong = list(meta.get("distractor_letters" if bare else "distractors") or [])
     wrong = [w for w in wrong if w != answer]
-    return _replace_answer(text, rng.choice(wrong)) if wrong else text
+    return replace_answer(text, rng.choice(wrong)) if wrong else text
 
 
 PERTURBATIONS: dict[str, Callable[[str, random.Random, Mapping[str, Any]], str]] = {

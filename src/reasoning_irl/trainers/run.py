@@ -8,7 +8,7 @@
 
 Files (written by the main process only; on other ranks every method is a no-op that returns):
 
-- ``config.yaml`` — the resolved config.
+- ``config.yaml`` — the resolved config (:mod:`.run_config`).
 - ``metrics.jsonl`` — one JSON line per :meth:`Run.log` call: ``{"step": N, <name>: value, ...}``. Its
   content is deterministic (no clock, no throughput), so a resumed run's log equals an uninterrupted
   one: :meth:`Run.resume` cuts it back to the checkpoint's step.
@@ -23,29 +23,24 @@ e.g. evaluations); the progress bar shows the step, the latest key metrics, toke
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
 import os
-import platform
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from reasoning_irl.io import atomic_write_json, atomic_write_text
+from reasoning_irl.trainers.provenance import git_commit, now, versions
+from reasoning_irl.trainers.run_config import CONFIG_YAML, config_changes, config_yaml, to_plain
 
 log = logging.getLogger("reasoning_irl")
 
-CONFIG_YAML = "config.yaml"
 METRICS_JSONL = "metrics.jsonl"
 RUN_INFO_JSON = "run_info.json"
 WANDB_MODES = ("offline", "online", "disabled")
@@ -53,7 +48,6 @@ WANDB_MODES = ("offline", "online", "disabled")
 KEY_METRICS = ("loss", "reward", "validation_nll", "validation_accuracy", "discriminator_loss", "grad_norm")
 #: run_info.json is rewritten at most this often by record_timing (it is called inside training loops).
 INFO_FLUSH_S = 30.0
-_VERSIONED = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "wandb")
 
 
 def is_main_process() -> bool:
@@ -63,89 +57,6 @@ def is_main_process() -> bool:
         if os.environ.get(key) not in (None, ""):
             return int(os.environ[key]) == 0
     return True
-
-
-def _to_plain(cfg: Any) -> Any:
-    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
-        return dataclasses.asdict(cfg)
-    return cfg
-
-
-def config_yaml(cfg: Any) -> str:
-    """The resolved config as YAML (a dataclass, a DictConfig or a plain mapping)."""
-    from omegaconf import OmegaConf
-
-    node = cfg if OmegaConf.is_config(cfg) else OmegaConf.create(_to_plain(cfg))
-    return OmegaConf.to_yaml(node, resolve=True)
-
-
-def config_changes(cfg: Any, run_dir: str | os.PathLike, *, ignore: tuple[str, ...] = ()) -> list[str]:
-    """Dotted keys whose value in ``cfg`` differs from ``<run_dir>/config.yaml`` (empty when the folder has
-    no config yet), leaving out keys equal to or under any prefix in ``ignore``."""
-    path = Path(run_dir) / CONFIG_YAML
-    if not path.is_file():
-        return []
-    current, previous = _flatten(yaml.safe_load(config_yaml(cfg))), _flatten(yaml.safe_load(path.read_text()))
-    changed = [k for k in sorted(set(current) | set(previous)) if current.get(k) != previous.get(k)]
-    return [k for k in changed if not any(k == p or k.startswith(p + ".") for p in ignore)]
-
-
-#: The only config keys that may change when a run continues from its checkpoints; any other change
-#: (model, task, seed, learning rate, reward head, ...) means another experiment — e.g. a Hydra sweep whose
-#: jobs share a run_name — and is refused instead of silently continuing the first one.
-RESUME_MAY_CHANGE = (
-    "training.max_steps",
-    "training.resume",
-    "training.checkpoint_every",
-    "training.keep_checkpoints",
-    "logging",
-    "output_root",
-    "run_name",
-    "device",
-)
-
-
-def refuse_another_config(cfg: Any, run_dir: str | os.PathLike) -> None:
-    """Raise when ``training.resume=auto`` would continue checkpoints written with another config."""
-    from reasoning_irl.trainers.checkpoint import latest_complete_checkpoint
-
-    changed = config_changes(cfg, run_dir, ignore=RESUME_MAY_CHANGE)
-    if changed and cfg.training.resume == "auto" and latest_complete_checkpoint(Path(run_dir)) is not None:
-        raise ValueError(
-            f"{run_dir} holds checkpoints of a run with another config ({', '.join(changed[:6])}); "
-            "continuing it would mix two experiments: use another run_name (a sweep needs the swept keys "
-            "in run_name), or delete the folder"
-        )
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def _versions() -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found: dict[str, str | None] = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    return found
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -229,9 +140,9 @@ class Run:
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "argv": sys.argv,
-            "versions": _versions(),
-            "git_commit": _git_commit(),
-            "start_time": _now(),
+            "versions": versions(),
+            "git_commit": git_commit(),
+            "start_time": now(),
             "end_time": None,
             "status": "running",
             "resumed_from_step": None,
@@ -269,7 +180,7 @@ class Run:
             self._wandb.finish(exit_code=0 if status == "finished" else 1)
             self._wandb = None
         elapsed = time.perf_counter() - self._t0
-        self._session.update(end_time=_now(), status=status, wall_time_s=round(elapsed, 3))
+        self._session.update(end_time=now(), status=status, wall_time_s=round(elapsed, 3))
         rate = self.tokens_per_second()
         if rate is not None:
             self._session["tokens_per_s"] = round(rate, 1)
@@ -415,7 +326,7 @@ class Run:
             resume="allow",
             dir=str(self.dir),
             mode=mode,
-            config=json.loads(json.dumps(_to_plain(self.cfg), default=str)),
+            config=json.loads(json.dumps(to_plain(self.cfg), default=str)),
         )
 
     def _wandb_id(self) -> str:
@@ -426,16 +337,6 @@ class Run:
             self._info["wandb_id"] = f"{self.dir.name[:40]}-{uuid.uuid4().hex[:8]}"
             self._write_info()
         return self._info["wandb_id"]
-
-
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``."""
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
 
 
 def _fmt(value: Any) -> str:

@@ -31,24 +31,19 @@ from typing import Any
 import torch
 from transformers import PrinterCallback, TrainerCallback
 
+from reasoning_irl.trainers.atomic_dirs import commit_dir, temp_dir_for
 from reasoning_irl.trainers.checkpoint import (
     CHECKPOINTS,
     checkpoint_step,
     clean_incomplete,
-    commit_dir,
-    copy_selected,
     latest_complete_checkpoint,
-    prune_checkpoints,
-    read_selection,
-    read_state,
-    resolve_resume,
-    restore_best_on_resume,
-    save_selected,
     step_dir,
-    temp_dir_for,
-    write_state,
 )
-from reasoning_irl.trainers.run import Run, refuse_another_config
+from reasoning_irl.trainers.loop_state import read_state, write_state
+from reasoning_irl.trainers.resume import prune_checkpoints, resolve_resume, restore_best_on_resume
+from reasoning_irl.trainers.run import Run
+from reasoning_irl.trainers.run_config import refuse_another_config
+from reasoning_irl.trainers.selected import copy_selected, read_selection, save_selected
 
 log = logging.getLogger("reasoning_irl")
 

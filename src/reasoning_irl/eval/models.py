@@ -1,0 +1,107 @@
+"""The models of an evaluation: the policy (generation, log-probs) and the reward model, loaded on demand.
+
+:class:`Models` loads only what the plan needs (nothing at all for a grade-only pregenerated run).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from reasoning_irl.eval.inputs import check_reward_overrides
+
+log = logging.getLogger(__name__)
+
+
+class Models:
+    """The policy (generation, log-probs) and the reward model, loaded on demand."""
+
+    def __init__(self, cfg: Any, *, load_policy: bool, load_reward: bool) -> None:
+        self.cfg = cfg
+        self.policy = self.tokenizer = self.reward = None
+        self.policy_name = self.reward_name = None
+        self.reward_trained = None
+        #: ``reward.aggregation`` given for a trained reward model (the other reward.* keys are refused)
+        self.aggregation_override = None
+        trained = load_reward and (Path(self.reward_source(cfg) or "") / "reward_config.json").is_file()
+        if trained:  # before any model is loaded
+            self.aggregation_override = check_reward_overrides(cfg, self.reward_source(cfg))
+        if load_policy:
+            from reasoning_irl.models import load_causal_lm, load_tokenizer, resolve_model_path
+
+            self.policy_name = self.policy_source(cfg)
+            path = resolve_model_path(self.policy_name, cfg.model)
+            self.tokenizer = load_tokenizer(path, cfg.model)
+            self.policy = load_causal_lm(path, cfg.model, trainable=False).to(_device(cfg)).eval()
+        if load_reward:
+            self.reward_name = self.reward_source(cfg)
+            folder = Path(self.reward_name)
+            if (folder / "reward_config.json").is_file():
+                from reasoning_irl.rewards.saving import load_reward_model
+
+                self.reward = load_reward_model(folder, model=cfg.model)
+                self.reward_trained = True
+                if self.aggregation_override:
+                    self.reward.config.aggregation = self.aggregation_override
+            else:
+                from reasoning_irl.config.model import FROM_POLICY
+                from reasoning_irl.rewards.saving import build_reward_model
+
+                log.warning(
+                    "model.reward=%s is not a trained reward folder (no reward_config.json): scoring with "
+                    "an untrained reward model",
+                    self.reward_name,
+                )
+                backbone = None if self.reward_name == FROM_POLICY else self.reward_name
+                self.reward = build_reward_model(cfg.reward, cfg.model, backbone=backbone)
+                self.reward_trained = False
+            self.reward.to(_device(cfg)).eval()
+
+    @staticmethod
+    def policy_source(cfg: Any) -> str:
+        if cfg.eval.run_dir:
+            folder = Path(cfg.eval.run_dir) / cfg.eval.checkpoint / "policy"
+            if not folder.is_dir():
+                raise FileNotFoundError(
+                    f"{folder} does not exist: eval.run_dir/eval.checkpoint hold no policy"
+                )
+            return str(folder)
+        return cfg.model.policy
+
+    @staticmethod
+    def reward_source(cfg: Any) -> str | None:
+        if cfg.model.reward is not None:
+            return cfg.model.reward
+        if cfg.eval.run_dir:
+            folder = Path(cfg.eval.run_dir) / cfg.eval.checkpoint / "reward_model"
+            return str(folder) if folder.is_dir() else None
+        return None
+
+    def generate(self, prompts: list[Any], sampling: Any, seed: int) -> list[list[tuple[str, bool]]]:
+        """``sampling.n_samples`` completions (text, finished) per prompt, prompt-major."""
+        from reasoning_irl.models import encode_prompt
+        from reasoning_irl.rl.rollout import generate_rollouts
+
+        ids = [encode_prompt(self.tokenizer, p) for p in prompts]
+        rollouts = generate_rollouts(
+            self.policy,
+            self.tokenizer,
+            ids,
+            sampling,
+            num_generations=sampling.n_samples,
+            seed=seed,
+            batch_prompts=len(ids),
+        )
+        n = sampling.n_samples
+        pairs = list(zip(rollouts.completion_text, rollouts.finished))
+        return [pairs[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+
+def _device(cfg: Any) -> str:
+    import torch
+
+    if cfg.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return cfg.device
+
