@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reasoning_irl.distributed import resolve_device
 from reasoning_irl.eval.inputs import AnswerStats, TaskRecords, check_reward_overrides
 from reasoning_irl.eval.localise import (
     Trace,
@@ -121,11 +122,7 @@ class Models:
 
 
 def _device(cfg: Any) -> str:
-    import torch
-
-    if cfg.device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return cfg.device
+    return resolve_device(cfg.device)
 
 
 def vote_key(answer: str | None, record: Record | None = None) -> str | None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import torch
 
-FORM_NAMES = ("gail", "airl")
+from reasoning_irl.config.reward import FORMS
 
 
 def segment_sums(token_values: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -107,4 +107,4 @@ def build_form(name: str, gamma: float = 1.0) -> GailForm | AirlForm:
         return GailForm()
     if name == "airl":
         return AirlForm(gamma)
-    raise ValueError(f"unknown discriminator form {name!r}; use one of {', '.join(FORM_NAMES)}")
+    raise ValueError(f"unknown discriminator form {name!r}; use one of {', '.join(FORMS)}")
