@@ -95,11 +95,6 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False, sort_keys=False) + "\n")
 
 
-def atomic_write_jsonl(path: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
-    """Atomically write rows as JSONL (one object per line)."""
-    atomic_write_text(path, "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
-
-
 # --------------------------------------------------------------------------------------------------
 # A whole output folder replaced at once (evaluation outputs)
 

@@ -34,13 +34,6 @@ import torch
 from reasoning_irl.config.reward import FORMS
 
 
-def segment_sums(token_values: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Σ of ``token_values`` (T,) over each segment p_{k−1}+1 … p_k (p_0 = −1); returns (K,)."""
-    cumulative = torch.cumsum(token_values, dim=0)
-    at_ends = cumulative[positions]
-    return at_ends - torch.cat([at_ends.new_zeros(1), at_ends[:-1]])
-
-
 def increments(scores: torch.Tensor) -> torch.Tensor:
     """g_k = q_k − q_{k−1} with q_0 = 0, for prefix values (K,)."""
     return scores - torch.cat([scores.new_zeros(1), scores[:-1]])

@@ -315,12 +315,11 @@ def read_state(directory: str | os.PathLike) -> dict[str, Any]:
 
 @dataclass
 class Checkpoint:
-    """What :func:`load_checkpoint` read back: the step, the caller's state and tensors, and the folder."""
+    """What :func:`load_checkpoint` read back: the step, the caller's state, and the folder."""
 
     path: Path
     step: int
     state: dict[str, Any] = field(default_factory=dict)
-    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def _save_model(model: Any, folder: Path, tokenizer: Any = None) -> None:
@@ -348,14 +347,13 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any = None,
     state: Mapping[str, Any] | None = None,
-    tensors: Mapping[str, torch.Tensor] | None = None,
     save_rng: bool = True,
 ) -> Path:
     """Write a complete checkpoint to ``directory`` atomically and return it.
 
     ``policy`` / ``reward_model`` are saved with ``save_pretrained`` (safetensors) into ``policy/`` and
     ``reward_model/`` (``tokenizer``, when given, beside each). ``optimizer.state_dict()``,
-    ``scheduler.state_dict()``, the RNG states, ``state`` (JSON-able values) and ``tensors`` go to
+    ``scheduler.state_dict()``, the RNG states and ``state`` (JSON values, tensors, arrays) go to
     ``loop_state.json`` + ``loop_tensors.safetensors``. Call it on the main process only.
     """
     directory = Path(directory)
@@ -364,7 +362,7 @@ def save_checkpoint(
     for name, model in (("policy", policy), ("reward_model", reward_model)):
         if model is not None:
             _save_model(model, tmp / name, tokenizer)
-    loop: dict[str, Any] = {"step": int(step), "state": dict(state or {}), "tensors": dict(tensors or {})}
+    loop: dict[str, Any] = {"step": int(step), "state": dict(state or {})}
     if optimizer is not None:
         loop["optimizer"] = optimizer.state_dict()
     if scheduler is not None:
@@ -411,9 +409,7 @@ def load_checkpoint(
         scheduler.load_state_dict(loop["scheduler"])
     if restore_rng and "rng" in loop:
         set_rng_state(loop["rng"])
-    return Checkpoint(
-        path=directory, step=int(loop["step"]), state=loop.get("state", {}), tensors=loop.get("tensors", {})
-    )
+    return Checkpoint(path=directory, step=int(loop["step"]), state=loop.get("state", {}))
 
 
 def load_weights(model: torch.nn.Module, folder: str | os.PathLike) -> None:
