@@ -101,7 +101,8 @@ def aggregate_loss(
         return masked.sum() / (num_sequences * max_completion_length)
     if aggregation == "dapo":
         return masked.sum() / max(num_tokens, 1)
-    raise ValueError(f"algo.loss_aggregation={aggregation!r} is not supported; use one of {', '.join(LOSS_AGGREGATIONS)}")
+    raise ValueError(f"algo.loss_aggregation={aggregation!r} is not supported; "
+                     f"use one of {', '.join(LOSS_AGGREGATIONS)}")
 
 
 def make_reference(policy: nn.Module, kl_beta: float) -> nn.Module | None:
