@@ -38,6 +38,7 @@ from transformers import GenerationConfig  # noqa: E402
 from reasoning_irl.config.model import ModelConfig  # noqa: E402
 from reasoning_irl.config.sampling import SamplingConfig  # noqa: E402
 from reasoning_irl.config.task import TaskConfig  # noqa: E402
+from reasoning_irl.io import atomic_write_text  # noqa: E402
 from reasoning_irl.models import (  # noqa: E402
     collate,
     encode,
@@ -182,9 +183,7 @@ def main() -> None:
     if args.quick:
         return
     out = Path(__file__).resolve().parent / "results" / "throughput.json"
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, out)  # atomic: a reader never sees a half-written file
+    atomic_write_text(out, json.dumps(result, indent=2) + "\n")  # a reader never sees a half-written file
     print(f"wrote {out}")
 
 

@@ -33,6 +33,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from reasoning_irl.io import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT_ROOT = ROOT / "configs" / "experiment"
 PLOTS = ROOT / "configs" / "plots"
@@ -357,10 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in extra:  # a file this script wrote before and no longer writes
         path.unlink()
     for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".yaml.tmp")
-        tmp.write_text(text)
-        tmp.replace(path)  # atomic
+        atomic_write_text(path, text)
     print(f"wrote {len(files)} files")
     return 0
 

@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 
 import torch
 
+from reasoning_irl.config import DEVICES
+
 T = TypeVar("T")
 
 
@@ -59,6 +61,18 @@ def init(backend: str | None = None) -> bool:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         torch.distributed.init_process_group(backend=backend)
     return is_distributed()
+
+
+def resolve_device(name: str) -> str:
+    """The top-level ``device`` (``auto``/``cpu``/``cuda``) resolved to ``cpu`` or ``cuda``; with several
+    processes ``cuda`` is this process's GPU (:func:`init`)."""
+    if name not in DEVICES:
+        raise ValueError(f"device={name!r}; use auto, cpu or cuda")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device=cuda but no CUDA device is visible; use device=cpu or device=auto")
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
 
 
 def shard(items: Sequence[T], *, rank_: int | None = None, world: int | None = None) -> list[T]:

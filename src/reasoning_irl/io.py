@@ -73,13 +73,25 @@ def _umask() -> int:
     return mask
 
 
+def temp_file_beside(path: Path, prefix: str) -> tuple[int, str]:
+    """A new ``<prefix>…tmp`` file in ``path``'s folder (its descriptor and name), to be renamed onto
+    ``path``; readable like any file (mkstemp creates 0600)."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    except BaseException:
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return fd, tmp
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` so that a reader sees either the old file or the whole new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_file_beside(path, f".{path.name}.")
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp creates 0600; results should be readable like any file
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -93,11 +105,6 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     """Atomically write ``obj`` as indented JSON (NaN is refused: it is not JSON)."""
     atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False, sort_keys=False) + "\n")
-
-
-def atomic_write_jsonl(path: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
-    """Atomically write rows as JSONL (one object per line)."""
-    atomic_write_text(path, "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -69,3 +69,22 @@ def test_greedy_validation_moves_its_prompts_to_the_model_device(tokenizer):
         greedy_validation(model, tokenizer, get_task(TaskConfig(name="arith")), _records(), max_new_tokens=4)
     assert set(model.seen) >= {"input_ids", "attention_mask"}
     assert {d.type for d in model.seen.values()} == {"meta"}
+
+
+def test_one_device_resolution_for_every_entry_point(monkeypatch):
+    """``device`` resolves the same way for AIRL, the TRL trainers and the evaluation (one function)."""
+    from reasoning_irl import distributed
+    from reasoning_irl.eval import process
+    from reasoning_irl.trainers import airl, trl_run
+
+    assert distributed.resolve_device("cpu") == "cpu"
+    assert distributed.resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert distributed.resolve_device("auto") == "cpu"
+    assert airl._device("auto") == torch.device("cpu") and trl_run.device_is_cpu("auto")
+    assert process._device(type("Cfg", (), {"device": "auto"})()) == "cpu"
+    for resolve in (distributed.resolve_device, airl._device, trl_run.device_is_cpu):
+        with pytest.raises(ValueError, match="no CUDA device is visible; use device=cpu or device=auto"):
+            resolve("cuda")
+        with pytest.raises(ValueError, match="device='mps'; use auto, cpu or cuda"):
+            resolve("mps")

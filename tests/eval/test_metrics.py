@@ -14,12 +14,9 @@ from reasoning_irl.eval.metrics import (
     best_of_n_table,
     length_scores,
     maj_at_k,
-    maj_at_k_per_problem,
     majority_scores,
-    mean_pass_at_k,
     oracle_at_n,
     pass_at_k,
-    pass_at_k_per_problem,
     random_scores,
     reward_weighted_pass_at_k,
     success_at_k_given_N,
@@ -92,13 +89,9 @@ def test_pass_at_k_rejects_k_above_n_naming_both():
         pass_at_k(4, 6, 1)
 
 
-def test_mean_pass_at_k_over_ragged_problems():
-    problems = [np.array([1, 0, 0, 0]), np.array([True, True]), np.array([0, 0, 0])]
-    # pass@1 per problem: 1/4, 1, 0
-    np.testing.assert_allclose(pass_at_k_per_problem(problems, 1), [0.25, 1.0, 0.0])
-    assert mean_pass_at_k(problems, 1) == pytest.approx(1.25 / 3)
+def test_correctness_flags_must_be_booleans_or_0_1():
     with pytest.raises(ValueError, match="booleans or 0/1"):
-        mean_pass_at_k([np.array([2.0, 0.0])], 1)
+        maj_at_k(np.array([2.0, 0.0]), ["x", "y"], 1)
 
 
 def test_oracle():
@@ -254,8 +247,8 @@ def test_maj_at_k_matches_brute_force():
 def test_maj_at_k_errors_and_per_problem():
     with pytest.raises(ValueError, match="'x' disagree"):
         maj_at_k([1, 0], ["x", "x"], 1)
-    values = maj_at_k_per_problem([[1, 1, 0], [0, 0]], [["x", "x", "y"], ["u", "v"]], 2)
-    np.testing.assert_allclose(values, [2 / 3, 0.0])
+    assert maj_at_k([1, 1, 0], ["x", "x", "y"], 2)["value"] == pytest.approx(2 / 3)
+    assert maj_at_k([0, 0], ["u", "v"], 2)["value"] == 0.0
 
 
 # --------------------------------------------------------------------------------- reward-weighted

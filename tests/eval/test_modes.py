@@ -108,6 +108,7 @@ def test_no_model_is_loaded_when_nothing_is_computed(tmp_path, monkeypatch):
     wrong = [r for r in rows if not r["correct"]]
     assert all(r["first_error_step"] == len(r["steps"]) - 1 for r in wrong)  # the answer step
     assert "timings" not in json.dumps(json.loads((out / "metrics.json").read_text()))
+    assert "total" in json.loads((out / "run_info.json").read_text())["timings_s"]  # the trainers' key
     best = metrics["best_of_n"]["selectors"]
     assert not best["reward"]["available"] and "not computed" in best["reward"]["reason"]
     assert best["random"]["available"] and metrics["localisation"]["methods"]["reward"]["available"] is False

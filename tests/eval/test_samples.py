@@ -116,3 +116,22 @@ def test_writer_is_atomic(tmp_path):
     with pytest.raises(ValueError, match="NaN"), SampleWriter(target) as writer:
         writer.write({"x": float("nan")})
     assert target.read_text() == '{"a": 1}\n'
+
+
+def test_outputs_are_readable_like_any_file(tmp_path):
+    """``samples.jsonl`` and every atomic write get 0666 & ~umask, not mkstemp's 0600 (io.temp_file_beside)."""
+    import os
+    import stat
+
+    from reasoning_irl.io import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        with SampleWriter(tmp_path / "samples.jsonl") as writer:
+            writer.write({"problem_id": "p"})
+            writer.commit()
+        atomic_write_text(tmp_path / "metrics.json", "{}\n")
+    finally:
+        os.umask(old)
+    for name in ("samples.jsonl", "metrics.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644

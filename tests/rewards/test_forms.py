@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from reasoning_irl.rewards.forms import AirlForm, GailForm, build_form, increments, segment_sums
+from reasoning_irl.rewards.forms import AirlForm, GailForm, build_form, increments
 
 
 def test_gail_logits_are_scores_and_rewards_are_increments_of_the_clipped_score():
@@ -43,9 +43,7 @@ def test_airl_needs_policy_logprobs_and_potentials():
         build_form("gan")
 
 
-def test_segment_sums_and_increments():
-    values = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
-    assert torch.equal(segment_sums(values, torch.tensor([1, 2, 4])), torch.tensor([3.0, 3.0, 9.0]))
+def test_increments():
     assert torch.equal(increments(torch.tensor([1.0, 4.0, 2.0])), torch.tensor([1.0, 3.0, -2.0]))
 
 

@@ -14,6 +14,11 @@ COMPLETION = "<think>\n3 + 4 = 7\n7 * 2 = 14\n</think>\n<answer>\n14\n</answer>"
 PROMPT = [{"role": "user", "content": "Start with 3. Add 4. Multiply by 2. What is the result?"}]
 
 
+def _indices(scored) -> list[int]:
+    """The completion token of each scored position p_k."""
+    return [p.token_index for p in scored.positions]
+
+
 def _perturb_weights(model, scale=0.05, seed=0):
     """Move every trainable weight (π_ψ, LoRA, head) so the model differs from its initialisation."""
     generator = torch.Generator().manual_seed(seed)
@@ -43,17 +48,15 @@ def test_log_ratio_scores_are_beta_times_cumulative_log_ratio_over_completion_to
     ratio = token_logprobs(trained[p - 1:-1], targets) - token_logprobs(reference[p - 1:-1], targets)
     b = float(model.head("bias"))
     q = 0.5 * torch.cumsum(ratio, 0) + b  # prompt tokens never enter
-    assert scored.token_indices[-1] == encoded.completion_length - 1
-    assert torch.allclose(torch.tensor(scored.scores), q[scored.token_indices], atol=1e-5)
+    assert _indices(scored)[-1] == encoded.completion_length - 1
+    assert torch.allclose(torch.tensor(scored.scores), q[_indices(scored)], atol=1e-5)
     # rewards are increments: exactly β × the segment's log-ratio sum; they add up to the last score
     # (b belongs to the first segment)
-    starts = [0] + [t + 1 for t in scored.token_indices[:-1]]
-    for k, (reward, start, end) in enumerate(zip(scored.rewards, starts, scored.token_indices)):
+    starts = [0] + [t + 1 for t in _indices(scored)[:-1]]
+    for k, (reward, start, end) in enumerate(zip(scored.rewards, starts, _indices(scored))):
         assert reward == pytest.approx(0.5 * float(ratio[start:end + 1].sum()) + (b if k == 0 else 0.0), abs=1e-5)
     assert sum(scored.rewards) == pytest.approx(scored.sequence_score, abs=1e-5)
     assert scored.aggregation == "last"
-    tokens = scored.token_rewards()
-    assert len(tokens) == encoded.completion_length and sum(v != 0 for v in tokens) <= len(scored.positions)
     # steps: the think lines and the answer block, each closed by its own scored position
     assert [s.text for s in scored.steps] == ["3 + 4 = 7", "7 * 2 = 14", "<answer>\n14\n</answer>"]
     assert [s.score for s in scored.steps] == scored.scores[:3]
@@ -72,7 +75,7 @@ def test_log_prob_scores_are_beta_times_cumulative_log_prob_of_the_trained_model
     p = encoded.prompt_length
     logp = token_logprobs(logits[p - 1:-1], ids[0, p:])
     q = torch.cumsum(logp, 0) + float(model.head("bias"))
-    assert torch.allclose(torch.tensor(scored.scores), q[scored.token_indices], atol=1e-5)
+    assert torch.allclose(torch.tensor(scored.scores), q[_indices(scored)], atol=1e-5)
     assert all(b <= a + 1e-6 for a, b in zip(scored.scores, scored.scores[1:]))  # a log-likelihood only falls
 
 
@@ -93,7 +96,7 @@ def test_each_granularity_scores_its_positions(make_reward_model, granularity, e
     model = make_reward_model(head="linear", granularity=granularity, interval_tokens=5)
     scored = model.score([PROMPT], [COMPLETION])[0]
     length = scored.num_completion_tokens
-    indices = scored.token_indices
+    indices = _indices(scored)
     if granularity == "dense":
         assert indices == list(range(length))
     elif granularity == "interval":
@@ -132,7 +135,7 @@ def test_save_then_load_gives_identical_scores(make_reward_model, tmp_path, head
 def test_awkward_inputs_have_documented_handling(log_ratio_model):
     model = log_ratio_model
     empty, untagged = model.score([PROMPT, PROMPT], ["", "3 + 4 = 7\n7 * 2 = 14"])
-    assert empty.token_indices == [0] and empty.steps == [] and empty.num_completion_tokens == 1  # the EOS
+    assert _indices(empty) == [0] and empty.steps == [] and empty.num_completion_tokens == 1  # the EOS
     assert [s.text for s in untagged.steps] == ["3 + 4 = 7", "7 * 2 = 14"]
     assert len(untagged.positions) == 3 and all(s.score is not None for s in untagged.steps)
     full = model.score([PROMPT], [COMPLETION])[0]
@@ -143,7 +146,7 @@ def test_awkward_inputs_have_documented_handling(log_ratio_model):
     finally:
         model.max_length = None
     assert cut.truncated and not full.truncated
-    assert cut.num_completion_tokens == 8 and cut.token_indices[-1] == 7
+    assert cut.num_completion_tokens == 8 and _indices(cut)[-1] == 7
     assert cut.steps[-1].score is None  # the answer block was cut off
 
 

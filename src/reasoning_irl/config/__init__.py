@@ -12,6 +12,9 @@ import math
 from dataclasses import fields, is_dataclass
 from typing import Any
 
+#: The top-level ``device`` (resolved by :func:`reasoning_irl.distributed.resolve_device`).
+DEVICES = ("auto", "cpu", "cuda")
+
 
 def check_finite(config: Any, prefix: str = "") -> None:
     """Refuse an infinite or NaN float anywhere in a config dataclass, naming its key (``eval.discount=inf``)."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+ADVANTAGES = ("group", "discounted", "rloo", "segment", "average_dense")
+LOSS_AGGREGATIONS = ("grpo", "bnpo", "dr_grpo", "dapo")
+
 
 @dataclass
 class AlgoConfig:
@@ -32,13 +35,11 @@ class AlgoConfig:
     outcome_weight: float = 1.0
 
     def __post_init__(self) -> None:
-        advantages, aggregations = ("group", "discounted", "rloo", "segment", "average_dense"), ("grpo", "bnpo", "dr_grpo", "dapo")
-        if self.advantage not in advantages:
-            raise ValueError(f"algo.advantage={self.advantage!r} is not supported; use one of {', '.join(advantages)}")
-        if self.loss_aggregation not in aggregations:
-            raise ValueError(
-                f"algo.loss_aggregation={self.loss_aggregation!r} is not supported; use one of {', '.join(aggregations)}"
-            )
+        if self.advantage not in ADVANTAGES:
+            raise ValueError(f"algo.advantage={self.advantage!r} is not supported; use one of {', '.join(ADVANTAGES)}")
+        if self.loss_aggregation not in LOSS_AGGREGATIONS:
+            raise ValueError(f"algo.loss_aggregation={self.loss_aggregation!r} is not supported; "
+                             f"use one of {', '.join(LOSS_AGGREGATIONS)}")
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"algo.gamma={self.gamma} must be in [0, 1]")
         if self.clip_low < 0 or self.clip_high < 0 or self.clip_low >= 1:

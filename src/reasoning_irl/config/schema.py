@@ -31,7 +31,8 @@ class RunConfig:
     run_name: str = "run"
     #: Root folder of the runs (relative paths resolve against the working directory).
     output_root: str = "outputs"
-    #: Device: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda``.
+    #: Device: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda`` (resolved by
+    #: :func:`reasoning_irl.distributed.resolve_device`).
     device: str = "auto"
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)

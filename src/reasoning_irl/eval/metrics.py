@@ -92,17 +92,6 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
 
-def pass_at_k_per_problem(problems: Sequence[ArrayLike], k: int) -> np.ndarray:
-    """pass@k of every problem (shape (P,)), from each problem's correctness flags."""
-    flags = [_as_correct(c) for c in problems]
-    return np.array([pass_at_k(f.size, int(f.sum()), k) for f in flags])
-
-
-def mean_pass_at_k(problems: Sequence[ArrayLike], k: int) -> float:
-    """pass@k averaged over problems (the reported number); pass@1 is the mean accuracy."""
-    return float(pass_at_k_per_problem(problems, k).mean())
-
-
 def oracle_at_n(correct: ArrayLike, N: int | None = None) -> float:
     """oracle@n = 1 if any of the problem's n samples is correct, else 0.
 
@@ -331,17 +320,6 @@ def maj_at_k(correct: ArrayLike, answers: Sequence[str | None], k: int) -> dict[
             tied = sum(table[n_none, x] * poly[free - x] for x in range(min(n_none, free) + 1))  # (E,)
             total += table[counts[target], t] * float(np.sum(tied / np.arange(1, poly.shape[1] + 1)))
     return {"value": min(1.0, float(total / table[n, k])), "method": "exact"}
-
-
-def maj_at_k_per_problem(
-    problems: Sequence[ArrayLike], answers: Sequence[Sequence[str | None]], k: int
-) -> np.ndarray:
-    """maj@k of every problem (shape (P,))."""
-    if len(problems) != len(answers):
-        raise ValueError(
-            f"{len(problems)} problems but answers for {len(answers)}; pass one list per problem"
-        )
-    return np.array([maj_at_k(c, a, k)["value"] for c, a in zip(problems, answers)])
 
 
 # ---------------------------------------------------------------------------- reward-weighted pass@k

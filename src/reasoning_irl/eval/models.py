@@ -99,9 +99,7 @@ class Models:
 
 
 def _device(cfg: Any) -> str:
-    import torch
+    from reasoning_irl.distributed import resolve_device
 
-    if cfg.device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return cfg.device
+    return resolve_device(cfg.device)
 

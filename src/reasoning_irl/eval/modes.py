@@ -266,7 +266,7 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
         atomic_write_json(
             staging / "run_info.json",
             {
-                "timings_seconds": timings,
+                "timings_s": timings,
                 "host": platform.node(),
                 "python": platform.python_version(),
                 "rows": writer.rows,

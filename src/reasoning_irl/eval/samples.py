@@ -23,14 +23,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reasoning_irl.faults import fault_point
-from reasoning_irl.io import DataFileError, process_alive, read_jsonl
+from reasoning_irl.io import DataFileError, process_alive, read_jsonl, temp_file_beside
 from reasoning_irl.text.format import render_steps
 from reasoning_irl.text.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
 
@@ -349,11 +348,8 @@ class SampleWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         discard_stale_temps(self.path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp", dir=self.path.parent)
+        fd, tmp = temp_file_beside(self.path, f".{self.path.name}.{os.getpid()}.")
         self.tmp = Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are meant to be shared
         self.handle = os.fdopen(fd, "w", encoding="utf-8")
         self.rows = 0
 

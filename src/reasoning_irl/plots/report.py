@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_irl.io import atomic_write_text
-from reasoning_irl.plots.tables import Table, to_html
+from reasoning_irl.plots.tables import to_html
 from reasoning_irl.plots.tokens import CMAP, text_colour
 
 CSS = """
@@ -157,7 +157,3 @@ def render_html(title: str, sections: Sequence[Section]) -> str:
 def write_report(path: Path, title: str, sections: Sequence[Section]) -> Path:
     atomic_write_text(path, render_html(title, sections))
     return path
-
-
-def table_section(title: str, tables: Sequence[Table]) -> Section:
-    return Section(title, [("table", t) for t in tables if t])

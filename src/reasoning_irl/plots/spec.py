@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
+from reasoning_irl.config.reward import FORMS, GRANULARITIES
+
 METHODS = ("airl", "sft", "grpo")
-GRANULARITIES = ("sparse", "step", "interval", "dense")
-FORMS = ("gail", "airl")
 TOKEN_VALUES = ("reward", "score")
 TRANSFER_AXES = ("task", "backbone")
 

@@ -20,10 +20,8 @@ An entry whose evaluation is missing is reported and skipped; the heatmap shows 
 from __future__ import annotations
 
 import math
-import os
 import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from reasoning_irl.plots import table_builders as T
@@ -32,12 +30,10 @@ from reasoning_irl.plots.load import RunOutputs, RunOutputsMissing, locate_trans
 from reasoning_irl.plots.main import (
     Options,
     RenderResult,
-    as_spec,
     check_complete,
     cli,
     collect,
     figure_blocks,
-    finish,
     run_jobs_for,
     write_tables,
 )
@@ -110,15 +106,6 @@ def render_transfer_spec(spec: PlotSpec, options: Options) -> RenderResult:
     write_report(result.report, spec.title, sections)
     result.files.append(result.report)
     return result
-
-
-def render_transfer(spec: PlotSpec | str | os.PathLike | Mapping[str, Any], output_root: str | os.PathLike | None = None,
-                    *, checkpoint: str | None = None, workers: int | None = None, token_figures: bool = True,
-                    debug: bool = False, allow_missing: bool = False) -> Path:
-    """Render a transfer spec (object, file or mapping); returns the report's path (see :func:`.main.render`)."""
-    spec = as_spec(spec, output_root, kind="transfer")
-    root = Path(output_root) if output_root is not None else spec.resolve(spec.output_root)
-    return finish(render_transfer_spec(spec, Options(root, checkpoint, workers, token_figures, debug, allow_missing)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,14 +31,7 @@ from __future__ import annotations
 
 import torch
 
-FORM_NAMES = ("gail", "airl")
-
-
-def segment_sums(token_values: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Σ of ``token_values`` (T,) over each segment p_{k−1}+1 … p_k (p_0 = −1); returns (K,)."""
-    cumulative = torch.cumsum(token_values, dim=0)
-    at_ends = cumulative[positions]
-    return at_ends - torch.cat([at_ends.new_zeros(1), at_ends[:-1]])
+from reasoning_irl.config.reward import FORMS
 
 
 def increments(scores: torch.Tensor) -> torch.Tensor:
@@ -107,4 +100,4 @@ def build_form(name: str, gamma: float = 1.0) -> GailForm | AirlForm:
         return GailForm()
     if name == "airl":
         return AirlForm(gamma)
-    raise ValueError(f"unknown discriminator form {name!r}; use one of {', '.join(FORM_NAMES)}")
+    raise ValueError(f"unknown discriminator form {name!r}; use one of {', '.join(FORMS)}")

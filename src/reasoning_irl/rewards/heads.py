@@ -33,7 +33,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-HEAD_NAMES = ("linear", "linear_sum", "log_ratio", "log_prob")
+from reasoning_irl.config.reward import HEADS
+
 #: Heads whose score is a sum of π_ψ's token log-probabilities (they need the backbone's logits).
 LIKELIHOOD_HEADS = ("log_ratio", "log_prob")
 HEAD_ATTRIBUTE = "reward_head"
@@ -55,8 +56,8 @@ class RewardHead(nn.Module):
 
     def __init__(self, head: str, hidden_size: int, potential: bool = False, init_std: float = 0.0) -> None:
         super().__init__()
-        if head not in HEAD_NAMES:
-            raise ValueError(f"unknown reward head {head!r}; use one of {', '.join(HEAD_NAMES)}")
+        if head not in HEADS:
+            raise ValueError(f"unknown reward head {head!r}; use one of {', '.join(HEADS)}")
         self.head = head
         if head in ("linear", "linear_sum"):
             self.score = nn.Linear(hidden_size, 1)

@@ -120,17 +120,6 @@ class ScoredSample:
     def rewards(self) -> list[float]:
         return [p.reward for p in self.positions]
 
-    @property
-    def token_indices(self) -> list[int]:
-        return [p.token_index for p in self.positions]
-
-    def token_rewards(self) -> list[float]:
-        """The policy's reward for every completion token: r_k at p_k, 0 elsewhere (length T)."""
-        out = [0.0] * self.num_completion_tokens
-        for p in self.positions:
-            out[p.token_index] = p.reward
-        return out
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -46,10 +46,9 @@ from __future__ import annotations
 
 import torch
 
-from reasoning_irl.config.algo import AlgoConfig
+from reasoning_irl.config.algo import ADVANTAGES, AlgoConfig
 
 EPS = 1e-4
-ADVANTAGES = ("group", "discounted", "rloo", "segment", "average_dense")
 
 
 def _std(values: torch.Tensor, mask: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:

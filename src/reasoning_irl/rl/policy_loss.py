@@ -27,9 +27,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from reasoning_irl.config.algo import LOSS_AGGREGATIONS
 from reasoning_irl.rl.logprobs import completion_logprobs
-
-AGGREGATIONS = ("grpo", "bnpo", "dr_grpo", "dapo")
 
 
 def kl_k3(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> torch.Tensor:
@@ -102,7 +101,8 @@ def aggregate_loss(
         return masked.sum() / (num_sequences * max_completion_length)
     if aggregation == "dapo":
         return masked.sum() / max(num_tokens, 1)
-    raise ValueError(f"algo.loss_aggregation={aggregation!r} is not supported; use one of {', '.join(AGGREGATIONS)}")
+    raise ValueError(f"algo.loss_aggregation={aggregation!r} is not supported; "
+                     f"use one of {', '.join(LOSS_AGGREGATIONS)}")
 
 
 def make_reference(policy: nn.Module, kl_beta: float) -> nn.Module | None:

@@ -188,12 +188,10 @@ def generate_rollouts(
     was_training = model.training
     model.eval()
     try:
-        if sampling.backend == "hf":
-            with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
-                torch.manual_seed(seed)
-                sampled = _generate_hf(model, prompt_ids, config, pad_token_id, batch_prompts)
-        else:
-            raise ValueError(f"sampling.backend={sampling.backend!r} is not supported; use 'hf'")
+        # Hugging Face generate: sampling.backend is hf only (SamplingConfig refuses any other)
+        with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            sampled = _generate_hf(model, prompt_ids, config, pad_token_id, batch_prompts)
     finally:
         model.train(was_training)
     completion_ids, finished = [], []

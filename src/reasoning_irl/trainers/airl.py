@@ -252,11 +252,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
 
 
 def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device=cuda but no CUDA device is visible; use device=cpu or device=auto")
-    return torch.device(name)
+    return torch.device(distributed.resolve_device(name))
 
 
 def _warm_start(cfg: Any, run_dir: Path) -> str:

@@ -23,6 +23,7 @@ from torch import nn
 
 from reasoning_irl import distributed
 from reasoning_irl.config.algo import AlgoConfig
+from reasoning_irl.config.training import LR_SCHEDULERS
 from reasoning_irl.models.encoding import encode
 from reasoning_irl.rl.logprobs import completion_logprobs
 from reasoning_irl.rl.policy_loss import aggregate_loss, clipped_surrogate, reference_logprobs
@@ -238,7 +239,7 @@ class CollapseMonitor:
 
 def lr_lambda(schedule: str, warmup_steps: int, total_steps: int):
     """Multiplier of the learning rate at a policy step: linear warm-up, then constant/linear/cosine decay."""
-    if schedule not in ("constant", "linear", "cosine"):
+    if schedule not in LR_SCHEDULERS:
         raise ValueError(f"training.lr_scheduler={schedule!r}; use constant, linear or cosine")
 
     def factor(step: int) -> float:

@@ -131,12 +131,11 @@ def clean_incomplete(run_dir: str | os.PathLike) -> list[Path]:
 
 @dataclass
 class Checkpoint:
-    """What :func:`load_checkpoint` read back: the step, the caller's state and tensors, and the folder."""
+    """What :func:`load_checkpoint` read back: the step, the caller's state, and the folder."""
 
     path: Path
     step: int
     state: dict[str, Any] = field(default_factory=dict)
-    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def save_checkpoint(
@@ -149,14 +148,13 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any = None,
     state: Mapping[str, Any] | None = None,
-    tensors: Mapping[str, torch.Tensor] | None = None,
     save_rng: bool = True,
 ) -> Path:
     """Write a complete checkpoint to ``directory`` atomically and return it.
 
     ``policy`` / ``reward_model`` are saved with ``save_pretrained`` (safetensors) into ``policy/`` and
     ``reward_model/`` (``tokenizer``, when given, beside each). ``optimizer.state_dict()``,
-    ``scheduler.state_dict()``, the RNG states, ``state`` (JSON-able values) and ``tensors`` go to
+    ``scheduler.state_dict()``, the RNG states and ``state`` (JSON values, tensors, arrays) go to
     ``loop_state.json`` + ``loop_tensors.safetensors``. Call it on the main process only.
     """
     directory = Path(directory)
@@ -165,7 +163,7 @@ def save_checkpoint(
     for name, model in (("policy", policy), ("reward_model", reward_model)):
         if model is not None:
             save_model(model, tmp / name, tokenizer)
-    loop: dict[str, Any] = {"step": int(step), "state": dict(state or {}), "tensors": dict(tensors or {})}
+    loop: dict[str, Any] = {"step": int(step), "state": dict(state or {})}
     if optimizer is not None:
         loop["optimizer"] = optimizer.state_dict()
     if scheduler is not None:
@@ -212,6 +210,4 @@ def load_checkpoint(
         scheduler.load_state_dict(loop["scheduler"])
     if restore_rng and "rng" in loop:
         set_rng_state(loop["rng"])
-    return Checkpoint(
-        path=directory, step=int(loop["step"]), state=loop.get("state", {}), tensors=loop.get("tensors", {})
-    )
+    return Checkpoint(path=directory, step=int(loop["step"]), state=loop.get("state", {}))

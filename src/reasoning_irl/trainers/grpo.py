@@ -48,8 +48,6 @@ def check_algo(cfg: Any) -> None:
             f"sampling.num_generations={sampling.num_generations}: GRPO needs at least 2 "
             "completions per prompt to form a group advantage"
         )
-    if sampling.backend != "hf":
-        raise ValueError(f"sampling.backend={sampling.backend!r} is not supported; use hf")
 
 
 def grpo_dataset(records: list[Record]):

@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
 from transformers import PrinterCallback, TrainerCallback
 
+from reasoning_irl import distributed
 from reasoning_irl.trainers.atomic_dirs import commit_dir, temp_dir_for
 from reasoning_irl.trainers.checkpoint import (
     CHECKPOINTS,
@@ -102,11 +102,7 @@ def trainer_resume_view(checkpoint: str | os.PathLike) -> Path:
 
 def device_is_cpu(device: str) -> bool:
     """``device`` (``auto``/``cpu``/``cuda``) resolved: True when training runs on the CPU."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device={device!r}; use auto, cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device=cuda but no CUDA device is available; use device=auto or device=cpu")
-    return device == "cpu" or not torch.cuda.is_available()
+    return distributed.resolve_device(device) == "cpu"
 
 
 #: ``training.optimizer`` → ``TrainingArguments.optim`` (``adamw``: transformers' default; the 8-bit ones need bitsandbytes).
