@@ -74,7 +74,7 @@ def test_greedy_validation_moves_its_prompts_to_the_model_device(tokenizer):
 def test_one_device_resolution_for_every_entry_point(monkeypatch):
     """``device`` resolves the same way for AIRL, the TRL trainers and the evaluation (one function)."""
     from reasoning_irl import distributed
-    from reasoning_irl.eval import process
+    from reasoning_irl.eval import models as eval_models
     from reasoning_irl.trainers import airl, trl_run
 
     assert distributed.resolve_device("cpu") == "cpu"
@@ -82,7 +82,7 @@ def test_one_device_resolution_for_every_entry_point(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert distributed.resolve_device("auto") == "cpu"
     assert airl._device("auto") == torch.device("cpu") and trl_run.device_is_cpu("auto")
-    assert process._device(type("Cfg", (), {"device": "auto"})()) == "cpu"
+    assert eval_models._device(type("Cfg", (), {"device": "auto"})()) == "cpu"
     for resolve in (distributed.resolve_device, airl._device, trl_run.device_is_cpu):
         with pytest.raises(ValueError, match="no CUDA device is visible; use device=cpu or device=auto"):
             resolve("cuda")
