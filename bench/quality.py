@@ -132,6 +132,10 @@ GROUPS["feasibility"] = {
         "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",),
         about="the feasibility protocol, the policy's kinds of error: a wrong result, operator or operand, "
               "each carried on, and a wrong final answer"),
+    "feas_natural_token": Cell("train_irl", FEASIBILITY + (
+        "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",
+        "discriminator.position_weights=token"),
+        about="as feas_natural, class-balanced over tokens (every labelled position counts once)"),
     # The same budget and data for the default head: its score keeps the policy's own log-probability,
     # which the log_ratio head divides out.
     "feas_log_prob": Cell("train_irl", tuple(o for o in FEASIBILITY if not o.startswith(

@@ -278,3 +278,17 @@ def test_micro_batches_are_length_sorted(make_reward_model, monkeypatch):
         losses.append(disc.step(batch[0] + batch[1])["loss"])
         assert [len(set(w)) for w in widths] == [1, 1] and widths[0][0] < widths[1][0]
     assert losses[0] == pytest.approx(losses[1], abs=1e-6)
+
+
+def test_position_weights_reach_the_loss(make_reward_model):
+    # Sequences of different lengths in each class: weighting per token or per sequence gives other losses.
+    long = "<think>\n" + "\n".join(f"{3 + i} + 1 = {4 + i}" for i in range(8)) + "\n</think>\n<answer>\n11\n</answer>"
+    expert = DiscriminatorSample(PROMPT, long, "expert", problem_id="p0")
+    policy = DiscriminatorSample(PROMPT, "<think>\n3 * 4 = 12\n</think>\n<answer>\n12\n</answer>", "policy",
+                                 problem_id="p0", correct=False)
+    model = make_reward_model(head="linear", head_init_std=0.5, granularity="dense")
+    losses = {w: Discriminator(model, DiscriminatorConfig(form="gail", learning_rate=0.0, position_weights=w))
+              .step([expert, policy, DiscriminatorSample(PROMPT, EXPERT, "expert", problem_id="p1"),
+                     DiscriminatorSample(PROMPT, long.replace("11", "12"), "policy", problem_id="p1", correct=False)])["loss"]
+              for w in ("sequence", "token")}
+    assert losses["sequence"] != pytest.approx(losses["token"], abs=1e-6)

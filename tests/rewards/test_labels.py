@@ -59,3 +59,18 @@ def test_a_perturbation_cut_off_by_truncation_labels_nothing(label_positions):
     the sample is left unlabelled (labelling it positive everywhere would count a copy of the expert)."""
     sample = DiscriminatorSample("p", "x" * 15, "perturbed", first_changed_char=12)  # offsets cover 10 chars
     assert position_labels(sample, POSITIONS, OFFSETS, label_positions) == ([], [], [])
+
+
+def test_token_weights_count_every_position_once():
+    expert = DiscriminatorSample("p", "x" * 10, "expert")
+    perturbed = DiscriminatorSample("p", "x" * 10, "perturbed", first_changed_char=5)
+    policy = DiscriminatorSample("p", "x" * 10, "policy")
+    for sample in (expert, perturbed):
+        indices, labels, weights = position_labels(sample, POSITIONS, OFFSETS, position_weights="token")
+        assert weights == [1.0] * len(indices)
+        # the labels are those of the default weighting, only the weights differ
+        assert (indices, labels) == position_labels(sample, POSITIONS, OFFSETS)[:2]
+    assert position_labels(policy, POSITIONS, OFFSETS, policy_weight=0.5, position_weights="token")[2] == [0.5] * 4
+    assert position_labels(policy, POSITIONS, OFFSETS, "last", position_weights="token")[2] == [1.0]
+    with pytest.raises(ValueError, match="position_weights 'tokens'"):
+        position_labels(expert, POSITIONS, OFFSETS, position_weights="tokens")

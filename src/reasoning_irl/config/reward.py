@@ -21,6 +21,7 @@ LOSSES = ("bce", "bradley_terry", "wgan")
 FORMS = ("gail", "airl")
 DISCRIMINATOR_SCHEDULES = ("constant", "cosine")
 LABEL_POSITIONS = ("prefix", "last", "first_change", "sequence")
+POSITION_WEIGHTS = ("sequence", "token")
 PERTURBATIONS = (
     "flip_operator",
     "nearby_answer",
@@ -108,6 +109,10 @@ class DiscriminatorConfig:
     #: that is right given the changed one is not itself an error. ``sequence``: the reference code's —
     #: a perturbed trace negative at every position, before its change too (experts, policy as ``prefix``).
     label_positions: str = "prefix"
+    #: How labelled positions are weighted inside each class's mean: ``sequence`` (every sequence counts
+    #: once, its positions share a weight of 1) or ``token`` (every labelled position counts once, as in
+    #: the feasibility run: long sequences weigh more). Policy samples keep ``policy_weight`` either way.
+    position_weights: str = "sequence"
     #: Label smoothing ε of ``bce``: targets 1 − ε and ε (the reference code's current 0.1).
     label_smoothing: float = 0.1
     #: Margin m of ``bradley_terry``: loss softplus(−(s_expert − s_negative − m)).
@@ -175,6 +180,7 @@ class DiscriminatorConfig:
         _choice("discriminator", "loss", self.loss, LOSSES)
         _choice("discriminator", "form", self.form, FORMS)
         _choice("discriminator", "label_positions", self.label_positions, LABEL_POSITIONS)
+        _choice("discriminator", "position_weights", self.position_weights, POSITION_WEIGHTS)
         _choice("discriminator", "lr_scheduler", self.lr_scheduler, DISCRIMINATOR_SCHEDULES)
         if self.warmup_updates_per_step is not None and self.warmup_updates_per_step < 0:
             raise ValueError(f"discriminator.warmup_updates_per_step={self.warmup_updates_per_step} must be >= 0 "

@@ -23,7 +23,9 @@ A perturbed trace whose first change lies past its kept tokens (cut by ``max_len
 prefix with nothing perturbed in it: it is left unlabelled (it adds nothing to the loss).
 
 Every sequence's labelled positions share a total weight of 1 (w = 1/#labelled), so each sequence
-counts once in the class means of the losses, whatever its length or granularity.
+counts once in the class means of the losses, whatever its length or granularity
+(``discriminator.position_weights=sequence``); with ``token`` every labelled position weighs 1, so the
+class means run over positions (the feasibility run's class balance over tokens).
 
 Verifier-free: ``correct`` is read only with ``discriminator.relabel_correct_samples=true``; a policy
 sample marked correct is then labelled like an expert trace.
@@ -35,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reasoning_irl.config.reward import LABEL_POSITIONS
+from reasoning_irl.config.reward import LABEL_POSITIONS, POSITION_WEIGHTS
 from reasoning_irl.rewards.positions import token_containing
 
 KINDS = ("expert", "perturbed", "policy")
@@ -77,9 +79,14 @@ def position_labels(
     label_positions: str = "prefix",
     relabel_correct_samples: bool = False,
     policy_weight: float = 1.0,
+    position_weights: str = "sequence",
 ) -> tuple[list[int], list[float], list[float]]:
     """(indices k into ``positions`` that are labelled, their labels, their weights). A policy sample that
-    stays negative weighs ``policy_weight`` times a perturbed expert (``discriminator.policy_weight``)."""
+    stays negative weighs ``policy_weight`` times a perturbed expert (``discriminator.policy_weight``);
+    ``position_weights`` (``discriminator.position_weights``): ``sequence`` gives a sequence's labelled
+    positions a total weight of 1, ``token`` a weight of 1 each."""
+    if position_weights not in POSITION_WEIGHTS:
+        raise ValueError(f"unknown position_weights {position_weights!r}; use one of {', '.join(POSITION_WEIGHTS)}")
     kind = sample.kind
     if kind == "policy" and relabel_correct_samples:
         if sample.correct is None:
@@ -106,7 +113,8 @@ def position_labels(
     elif label_positions in LABEL_POSITIONS:
         indices = [count - 1] if label_positions == "last" else list(range(count))
         labels = [0.0] * len(indices)
-        return indices, labels, [policy_weight / len(indices)] * len(indices)
+        share = 1.0 / len(indices) if position_weights == "sequence" else 1.0
+        return indices, labels, [policy_weight * share] * len(indices)
     else:
         raise ValueError(f"unknown label_positions {label_positions!r}; use one of {', '.join(LABEL_POSITIONS)}")
-    return indices, labels, [1.0 / len(indices)] * len(indices)
+    return indices, labels, [1.0 / len(indices) if position_weights == "sequence" else 1.0] * len(indices)
