@@ -50,7 +50,7 @@ METHODS = {"airl_sparse": "train_irl", "airl_step": "train_irl", "airl_interval"
 BRANCH_ONLY: dict[str, tuple[str, str]] = {
     "output_root": ("trainers/run.py", "run folder when no run_dir is passed (the tests pass one)"),
     "run_name": ("eval/modes.py", "evaluation folder name when eval.output_dir is not set"),
-    "device": ("eval/process.py", "generation / scoring modes of evaluate.py"),
+    "device": ("eval/models.py", "generation / scoring modes of evaluate.py"),
     "task.data_dir": ("tasks/sources.py", "real datasets (gsm8k, medreason, …)"),
     "task.expert_traces_path": ("tasks/sources.py", "mmlu_pro, medreason, gsm8k with teacher traces"),
     "task.validation_fraction": ("tasks/gsm8k.py", "tasks that carve validation from train (not arith)"),

@@ -152,6 +152,10 @@ def _generate_hf(
     return sampled
 
 
+#: ``sampling.backend`` → the function that samples the completions (Hugging Face ``generate`` only).
+BACKENDS = {"hf": _generate_hf}
+
+
 def generate_rollouts(
     model: nn.Module,
     tokenizer: PreTrainedTokenizerBase,
@@ -188,10 +192,10 @@ def generate_rollouts(
     was_training = model.training
     model.eval()
     try:
-        # Hugging Face generate: sampling.backend is hf only (SamplingConfig refuses any other)
+        generate = BACKENDS[sampling.backend]  # SamplingConfig admits only the backends listed here
         with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
             torch.manual_seed(seed)
-            sampled = _generate_hf(model, prompt_ids, config, pad_token_id, batch_prompts)
+            sampled = generate(model, prompt_ids, config, pad_token_id, batch_prompts)
     finally:
         model.train(was_training)
     completion_ids, finished = [], []

@@ -70,7 +70,8 @@ def grpo_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
         "max_completion_length": sampling.max_new_tokens,
         "temperature": sampling.temperature,
         "top_p": sampling.top_p,
-        "use_vllm": False,  # sampling.backend is hf only (docs/CLUSTER.md, "GPU-only paths")
+        # TRL's own Hugging Face generation is our hf backend, the only one (docs/CLUSTER.md, "GPU-only paths")
+        "use_vllm": {"hf": False}[sampling.backend],
         "beta": algo.kl_beta,
         "loss_type": algo.loss_aggregation,
         "epsilon": algo.clip_low,
