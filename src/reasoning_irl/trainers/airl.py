@@ -4,7 +4,7 @@
     python train_irl.py reward=dense algo=discounted seed=1
     python train_irl.py model.policy=outputs/sft-arith-seed0/best/policy training.max_steps=200
 
-The adversarial loop (Fu et al. 2018; docs/METHOD.md §5; docs/METHOD.md), one function read top to bottom:
+The adversarial loop (Fu et al. 2018; docs/METHOD.md §3–5), one function read top to bottom:
 
     setup: task splits, policy π_θ (warm start), reward model r_φ, its Discriminator, optimiser, π_ref
     for step in 1 … W + S:                     W = training.reward_warmup_steps, S = training.max_steps
