@@ -124,6 +124,9 @@ FEASIBILITY = ("model.reward=from_policy", "reward=dense", "reward.head=log_rati
                "discriminator.form=gail", "discriminator.learning_rate=3e-4", "discriminator.updates_per_step=1",
                "training.batch_prompts=32", "sampling.num_generations=1", "training.max_steps=0",
                "training.reward_warmup_steps=300", "training.eval_every=50")
+FEAS_LOG_PROB = tuple(o for o in FEASIBILITY if not o.startswith(
+    ("reward.head", "reward.beta", "discriminator.form", "model.reward"))) + (
+    "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",)
 GROUPS["feasibility"] = {
     "feas": Cell("train_irl", FEASIBILITY, about="the feasibility protocol, default perturbations"),
     "feas_carry_on": Cell("train_irl", FEASIBILITY + ("discriminator.perturbations=[wrong_result,nearby_answer]",),
@@ -138,10 +141,16 @@ GROUPS["feasibility"] = {
         about="as feas_natural, class-balanced over tokens (every labelled position counts once)"),
     # The same budget and data for the default head: its score keeps the policy's own log-probability,
     # which the log_ratio head divides out.
-    "feas_log_prob": Cell("train_irl", tuple(o for o in FEASIBILITY if not o.startswith(
-        ("reward.head", "reward.beta", "discriminator.form", "model.reward"))) + (
-        "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",),
-        about="as feas_natural with the default reward (log_prob head, airl form, β = 1)"),
+    "feas_log_prob": Cell("train_irl", FEAS_LOG_PROB,
+                          about="as feas_natural with the default reward (log_prob head, airl form, β = 1)"),
+    # Issue 19 item 4: the reference's label switching (gold answers), and beside it an outcome reward
+    # model on the same gold labels without demonstrations or perturbations (no adversarial part).
+    "feas_relabel": Cell("train_irl", FEAS_LOG_PROB + ("discriminator.relabel_correct_samples=true",),
+                         about="as feas_log_prob, correct policy samples moved to the positives (gold answers)"),
+    "feas_orm": Cell("train_irl", FEAS_LOG_PROB + (
+        "discriminator.relabel_correct_samples=true", "discriminator.expert_weight=0",
+        "discriminator.perturbations_per_expert=0"),
+        about="an outcome reward model: the policy's samples graded by gold answers, no demonstrations"),
 }
 #: The issue's suggestion: at a lower temperature fewer errors are tokens the policy itself doubts.
 GROUPS["low_temperature"] = dict(at_temperature({**GROUPS["headline"], **GROUPS["grid"]}, name, 0.7)

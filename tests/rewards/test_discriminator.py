@@ -292,3 +292,33 @@ def test_position_weights_reach_the_loss(make_reward_model):
                      DiscriminatorSample(PROMPT, long.replace("11", "12"), "policy", problem_id="p1", correct=False)])["loss"]
               for w in ("sequence", "token")}
     assert losses["sequence"] != pytest.approx(losses["token"], abs=1e-6)
+
+
+def test_expert_weight_zero_is_an_outcome_reward_model_on_graded_samples(make_reward_model):
+    """expert_weight=0: the experts leave the loss (the same gradient as a batch without them); the
+    relabelled correct policy samples are then the only positives."""
+    def head_grad(weight, positives, negatives):
+        torch.manual_seed(0)
+        model = make_reward_model(head="linear", head_init_std=0.05)
+        cfg = DiscriminatorConfig(form="gail", updates_per_step=1, max_grad_norm=None, expert_weight=weight,
+                                  relabel_correct_samples=True)
+        metrics = Discriminator(model, cfg).update(positives, negatives)
+        return torch.cat([p.grad.flatten() for p in model.head_parameters()]), metrics
+
+    positives, (_, policy) = _batch()
+    correct = DiscriminatorSample(PROMPT, EXPERT.replace("7 * 2", "2 * 7"), "policy", problem_id="p0", correct=True)
+    orm, metrics = head_grad(0.0, positives, [policy, correct])
+    assert metrics["num_pos"] == 1 and metrics["num_neg"] == 1
+    assert torch.allclose(orm, head_grad(1.0, [], [policy, correct])[0], atol=1e-7)
+    assert not torch.allclose(orm, head_grad(1.0, positives, [policy, correct])[0], atol=1e-7)
+    assert not torch.allclose(head_grad(0.5, positives, [policy, correct])[0],
+                              head_grad(1.0, positives, [policy, correct])[0], atol=1e-7)
+
+
+def test_expert_weight_refusals():
+    with pytest.raises(ValueError, match="expert_weight=-1"):
+        DiscriminatorConfig(expert_weight=-1)
+    with pytest.raises(ValueError, match="relabel_correct_samples=true"):
+        DiscriminatorConfig(expert_weight=0)
+    with pytest.raises(ValueError, match="bradley_terry"):
+        DiscriminatorConfig(expert_weight=0.5, loss="bradley_terry")

@@ -175,6 +175,12 @@ class DiscriminatorConfig:
     #: Move policy samples whose answer is correct to the positives. Uses gold answers, so the method is
     #: no longer verifier-free: off by default (the reference code had it on).
     relabel_correct_samples: bool = False
+    #: Weight of each expert trace inside the positive class, relative to a policy sample moved there by
+    #: ``relabel_correct_samples`` (the classes stay balanced). 1 = every positive counts the same;
+    #: 0 = the demonstrations leave the loss: with ``relabel_correct_samples=true`` and
+    #: ``perturbations_per_expert=0`` the critic is an outcome reward model trained on the policy's own
+    #: samples graded by gold answers — the control that shows what the gold labels alone do.
+    expert_weight: float = 1.0
 
     def __post_init__(self) -> None:
         _choice("discriminator", "loss", self.loss, LOSSES)
@@ -203,6 +209,15 @@ class DiscriminatorConfig:
                 raise ValueError(f"discriminator.{key}={getattr(self, key)} must be positive")
         if self.policy_weight < 0:
             raise ValueError(f"discriminator.policy_weight={self.policy_weight} must be >= 0")
+        if self.expert_weight < 0:
+            raise ValueError(f"discriminator.expert_weight={self.expert_weight} must be >= 0")
+        if self.expert_weight == 0 and not self.relabel_correct_samples:
+            raise ValueError("discriminator.expert_weight=0 leaves the critic no positive but perturbed-trace "
+                             "prefixes: set discriminator.relabel_correct_samples=true (an outcome reward model "
+                             "on graded policy samples) or give the experts a weight > 0")
+        if self.expert_weight != 1.0 and self.loss == "bradley_terry":
+            raise ValueError(f"discriminator.expert_weight={self.expert_weight} does not apply to "
+                             "loss=bradley_terry (its pairs are expert vs negative); use loss=bce or expert_weight=1")
         if self.expert_nll_weight < 0:
             raise ValueError(f"discriminator.expert_nll_weight={self.expert_nll_weight} must be >= 0")
         if self.replay_buffer_size < 0 or self.perturbations_per_expert < 0:

@@ -186,7 +186,8 @@ class Discriminator:
         samples, prepared = [samples[i] for i in order], [prepared[i] for i in order]
         logprobs = self._policy_logprobs(samples, prepared)
         labelled = [position_labels(s, p.positions, p.encoded.completion_offsets, cfg.label_positions,
-                                    cfg.relabel_correct_samples, cfg.policy_weight, cfg.position_weights)
+                                    cfg.relabel_correct_samples, cfg.policy_weight, cfg.position_weights,
+                                    cfg.expert_weight)
                     for s, p in zip(samples, prepared)]
         self.optimizer.zero_grad(set_to_none=True)
         experts = [s.kind == "expert" for s in samples]

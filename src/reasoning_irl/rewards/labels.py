@@ -80,11 +80,13 @@ def position_labels(
     relabel_correct_samples: bool = False,
     policy_weight: float = 1.0,
     position_weights: str = "sequence",
+    expert_weight: float = 1.0,
 ) -> tuple[list[int], list[float], list[float]]:
     """(indices k into ``positions`` that are labelled, their labels, their weights). A policy sample that
     stays negative weighs ``policy_weight`` times a perturbed expert (``discriminator.policy_weight``);
     ``position_weights`` (``discriminator.position_weights``): ``sequence`` gives a sequence's labelled
-    positions a total weight of 1, ``token`` a weight of 1 each."""
+    positions a total weight of 1, ``token`` a weight of 1 each. An expert trace weighs ``expert_weight``
+    times that (``discriminator.expert_weight``; 0 = not labelled); a relabelled policy sample keeps 1."""
     if position_weights not in POSITION_WEIGHTS:
         raise ValueError(f"unknown position_weights {position_weights!r}; use one of {', '.join(POSITION_WEIGHTS)}")
     kind = sample.kind
@@ -97,6 +99,11 @@ def position_labels(
         if sample.correct:
             kind = "expert"
     count = len(positions)
+    if sample.kind == "expert" and expert_weight != 1.0:
+        if expert_weight == 0:
+            return [], [], []
+        share = 1.0 / count if position_weights == "sequence" else 1.0
+        return list(range(count)), [1.0] * count, [expert_weight * share] * count
     if kind == "expert":
         indices, labels = list(range(count)), [1.0] * count
     elif kind == "perturbed" and label_positions == "sequence":
