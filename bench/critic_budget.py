@@ -1,0 +1,120 @@
+"""Issue 19 item 2: the learned reward's quality on the policy's natural errors against critic updates.
+
+The feasibility protocol's critic (``bench/quality.py`` group ``feasibility``: the critic trained alone,
+one update of 32 experts + 32 policy samples + 32 perturbed experts per step, lr 3e-4) with the
+``log_ratio`` head (cell ``feas_natural``) and the default ``log_prob`` head (``feas_log_prob``). Each
+point is the reward model after that many updates — a checkpoint of the cell's run, or for 0 updates
+the run of the ``…_0`` cell, which makes none — evaluated the way every quality cell is: fit aggregation,
+localisation threshold and Platt scaling on 100 validation problems, measure on 100 test problems × 16
+samples at T = 1.0. The policy is the frozen warm start at every point, so every point reranks the same
+samples. The curve is read on test here for the figure; the budget of a default is chosen on the
+validation AUROC the run logs, never on these numbers.
+
+    python bench/quality.py --cells feas_natural_0 feas_natural feas_log_prob_0 feas_log_prob --seeds 0
+    python bench/critic_budget.py --seed 0        # evaluates the checkpoints that exist, then the figure
+
+One JSON per point in ``bench/results/critic_budget/`` (skipped when it exists: resumable); the table
+goes to stdout and the figure to ``bench/results/critic_budget-seed<seed>.png``. A budget the run did not
+reach is listed as not run, never interpolated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import quality  # noqa: E402  (bench/ is on sys.path when run as a script)
+from cells import already_done  # noqa: E402
+
+OUT = quality.ROOT / "bench" / "results" / "critic_budget"
+#: head → (the cell that makes no update, the cell whose checkpoints give the other points)
+CURVES = {"log_ratio": ("feas_natural_0", "feas_natural"), "log_prob": ("feas_log_prob_0", "feas_log_prob")}
+UPDATES = (0, 100, 300, 1000, 3000)
+METRICS = {"best-of-16": lambda s: s["best_of_n"]["reward"]["mean"],
+           "AUROC": lambda s: s["auroc"]["reward"]["mean"],
+           "localisation F1": lambda s: s["localisation"]["methods"]["reward"]["f1"]["mean"]}
+BASELINES = {"best-of-16": lambda s: s["best_of_n"]["policy_mean_logprob"]["mean"],
+             "AUROC": lambda s: s["auroc"]["policy_mean_logprob"]["mean"],
+             "localisation F1": lambda s: s["localisation"]["methods"]["policy_low_prob"]["f1"]["mean"]}
+
+
+def checkpoint_of(head: str, updates: int, seed: int) -> tuple[Path, str] | None:
+    """(run folder, checkpoint) holding the reward model after ``updates`` critic updates, or None."""
+    untrained, trained = CURVES[head]
+    run_dir = quality.configs(untrained if updates == 0 else trained, seed)[2]
+    checkpoint = "best" if updates == 0 else f"checkpoints/step-{updates}"
+    return (run_dir, checkpoint) if (run_dir / checkpoint / "reward_model").is_dir() else None
+
+
+def point(head: str, updates: int, seed: int) -> dict | None:
+    path = OUT / f"{head}-{updates}-seed{seed}.json"
+    found = checkpoint_of(head, updates, seed)
+    if found is None:
+        return None
+    run_dir, checkpoint = found
+    wanted = {"head": head, "updates": updates, "seed": seed, "run": str(run_dir.relative_to(quality.ROOT)),
+              "checkpoint": checkpoint, "eval": quality.EVAL}
+    if not already_done(path, wanted, "settings"):
+        metrics, seconds = quality.evaluate(run_dir, checkpoint, seed, reward=True)
+        OUT.mkdir(parents=True, exist_ok=True)
+        result = {"settings": wanted, "summary": quality.summary(metrics), "seconds": round(seconds, 1)}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=1))
+        tmp.replace(path)
+    return json.loads(path.read_text())
+
+
+def table(points: dict[tuple[str, int], dict | None]) -> str:
+    lines = ["| head | updates | " + " | ".join(f"{m} reward / policy" for m in METRICS) + " |",
+             "|---|---|" + "---|" * len(METRICS)]
+    for (head, updates), result in points.items():
+        if result is None:
+            lines.append(f"| `{head}` | {updates} | " + " | ".join("not run" for _ in METRICS) + " |")
+            continue
+        s = result["summary"]
+        cells = [f"{100 * METRICS[m](s):.1f} / {100 * BASELINES[m](s):.1f}" for m in METRICS]
+        lines.append(f"| `{head}` | {updates} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def figure(points: dict[tuple[str, int], dict | None], seed: int) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(4 * len(METRICS), 3.2))
+    for ax, name in zip(axes, METRICS):
+        for head in CURVES:
+            done = [(u, r["summary"]) for (h, u), r in points.items() if h == head and r is not None]
+            if done:
+                ax.plot([u for u, _ in done], [100 * METRICS[name](s) for _, s in done], marker="o", label=head)
+        baseline = next((r["summary"] for r in points.values() if r is not None), None)
+        if baseline is not None:
+            ax.axhline(100 * BASELINES[name](baseline), color="grey", linestyle="--", label="policy")
+        ax.set_xscale("symlog", linthresh=100)
+        ax.set_xlabel("critic updates")
+        ax.set_title(f"{name} (test)")
+    axes[0].legend(frameon=False)
+    path = quality.ROOT / "bench" / "results" / f"critic_budget-seed{seed}.png"
+    fig.savefig(path, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    points = {(head, u): point(head, u, args.seed) for head in CURVES for u in UPDATES}
+    print(table(points))
+    print(f"figure: {figure(points, args.seed).relative_to(quality.ROOT)} ({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
