@@ -146,10 +146,10 @@ GROUPS["feasibility"] = {
     # Issue 19 item 2: the critic-budget curve's 0-update points (bench/critic_budget.py).
     "feas_natural_0": Cell("train_irl", tuple(o for o in FEASIBILITY if not o.startswith("training.reward_warmup"))
                            + ("discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",
-                              "training.reward_warmup_steps=0"),
+                              "training.reward_warmup_steps=1", "discriminator.warmup_updates_per_step=0"),
                            about="as feas_natural with no critic update (the log_ratio reward at initialisation)"),
     "feas_log_prob_0": Cell("train_irl", tuple(o for o in FEAS_LOG_PROB if not o.startswith("training.reward_warmup"))
-                            + ("training.reward_warmup_steps=0",),
+                            + ("training.reward_warmup_steps=1", "discriminator.warmup_updates_per_step=0"),
                             about="as feas_log_prob with no critic update (the log_prob reward at initialisation)"),
     # Issue 19 item 4: the reference's label switching (gold answers), and beside it an outcome reward
     # model on the same gold labels without demonstrations or perturbations (no adversarial part).
