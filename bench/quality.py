@@ -160,6 +160,13 @@ GROUPS["feasibility"] = {
         "discriminator.perturbations_per_expert=0"),
         about="an outcome reward model: the policy's samples graded by gold answers, no demonstrations"),
 }
+#: Issue 19 item 5: the default recipe on two arith variants whose operators do not overlap; each run's
+#: reward then reranks the other's samples (bench/transfer.py).
+TRANSFER_VARIANTS = {"add_sub": "+-", "mul_div": "*/"}
+GROUPS["transfer"] = {
+    f"transfer_{name}": Cell("train_irl", (f"task.arith_operators={ops}",), warm_start=(f"task.arith_operators={ops}",),
+                             about=f"the default AIRL on arith with operators {ops} only (warm start too)")
+    for name, ops in TRANSFER_VARIANTS.items()}
 #: The issue's suggestion: at a lower temperature fewer errors are tokens the policy itself doubts.
 GROUPS["low_temperature"] = dict(at_temperature({**GROUPS["headline"], **GROUPS["grid"]}, name, 0.7)
                                  for name in ("warm_start", "airl", "airl-step-log_ratio-gail"))
@@ -189,12 +196,18 @@ def _overrides(cell: Cell) -> list[str]:
     return [f"{o.split('=')[0]}={BUDGETS[o.split('=')[1]]}" if "=@" in o else o for o in cell.overrides]
 
 
+def _path_safe(value: str) -> str:
+    """An override value as part of a folder name: characters other than letters, digits, ``.+-_`` as
+    ``x<hex>`` (``*/`` → ``x2ax2f``), so distinct values keep distinct folders."""
+    return "".join(c if c.isalnum() or c in ".+-_" else f"x{ord(c):02x}" for c in value)
+
+
 def configs(name: str, seed: int) -> tuple[Path, object, Path | None, object | None]:
     """(warm-start folder, its SFT config, run folder, its config) of a cell; the last two None for ``none``."""
     from reasoning_irl.trainers.airl import warm_start_config
 
     cell = CELLS[name]
-    ws_name = "warm_start" + "".join(f"-{o.split('=')[-1]}" for o in cell.warm_start) + f"-seed{seed}"
+    ws_name = "warm_start" + "".join(f"-{_path_safe(o.split('=')[-1])}" for o in cell.warm_start) + f"-seed{seed}"
     ws_dir = RUNS / ws_name
     ws_cfg = warm_start_config(compose("train_irl", [*cell.warm_start, f"seed={seed}"]), RUNS)
     if cell.trainer == "none":
@@ -232,9 +245,16 @@ def eval_of(name: str) -> dict:
     return EVAL if temperature is None else {**EVAL, "temperature": temperature}
 
 
-def evaluate(run_dir: Path, checkpoint: str, seed: int, reward: bool, settings: dict = EVAL) -> tuple[dict, float]:
-    """Fit on validation, test with it (``eval.modes.fit_then_test``); a variant's temperature gets its own
-    folders under ``<checkpoint>/eval/T<temperature>/``, so the default evaluation stays as it is."""
+def task_overrides(name: str) -> dict[str, str]:
+    """The cell's ``task.*`` overrides: its evaluation is on the task it trained on (an arith variant)."""
+    return dict(o.split("=", 1) for o in CELLS[name].overrides if o.startswith("task."))
+
+
+def evaluate(run_dir: Path, checkpoint: str, seed: int, reward: bool, settings: dict = EVAL,
+             task: dict[str, str] | None = None) -> tuple[dict, float]:
+    """Fit on validation, test with it (``eval.modes.fit_then_test``) on ``task`` (``task.*`` overrides);
+    a variant's temperature gets its own folders under ``<checkpoint>/eval/T<temperature>/``, so the
+    default evaluation stays as it is."""
     from reasoning_irl.eval.modes import fit_then_test
 
     start = time.perf_counter()
@@ -242,7 +262,7 @@ def evaluate(run_dir: Path, checkpoint: str, seed: int, reward: bool, settings: 
     if settings["temperature"] != EVAL["temperature"]:
         for split in per_split:
             per_split[split]["eval.output_dir"] = str(run_dir / checkpoint / "eval" / f"T{settings['temperature']}" / split)
-    metrics = fit_then_test({"eval.run_dir": str(run_dir), "eval.checkpoint": checkpoint, "seed": seed,
+    metrics = fit_then_test({**(task or {}), "eval.run_dir": str(run_dir), "eval.checkpoint": checkpoint, "seed": seed,
                              "sampling.n_samples": settings["n_samples"], "sampling.temperature": settings["temperature"],
                              "eval.compute_policy_log_probs": True, "eval.compute_reward_scores": reward},
                             **per_split, fit=reward)
@@ -287,7 +307,7 @@ def run_cell(name: str, seed: int) -> dict:
         trainer(cfg)
     seconds["train"] = time.perf_counter() - start - seconds["warm_start"]
     metrics, seconds["evaluate"] = evaluate(run_dir, "best", seed, reward=(run_dir / "best" / "reward_model").is_dir(),
-                                            settings=eval_of(name))
+                                            settings=eval_of(name), task=task_overrides(name))
     log = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     selection = run_dir / "best" / "selection.json"  # which step best/ holds (policy, reward model)
     return {"cell": name, "seed": seed, "about": CELLS[name].about, "settings": settings_of(name, seed),
