@@ -12,7 +12,7 @@ from reasoning_irl.eval.localisation import (
     average_precision,
     first_below_threshold,
     fit_threshold,
-    largest_drop,
+    largest_signal,
     mean_average_precision,
     processbench_chance,
     processbench_f1,
@@ -52,14 +52,17 @@ def test_decision_rules():
     assert first_below_threshold([0.9, 0.7], 0.5) is None
     # drops: d_0 = 0 (convention), 0.8, −0.3, 1.5 → step 3
     np.testing.assert_allclose(step_drops([1.0, 0.2, 0.5, -1.0]), [0.0, 0.8, -0.3, 1.5])
-    assert largest_drop([1.0, 0.2, 0.5, -1.0]) == 3
-    assert largest_drop([1.0, 0.2, 0.5, -1.0], min_drop=2.0) is None
+    assert largest_signal(step_drops([1.0, 0.2, 0.5, -1.0])) == 3
+    assert largest_signal(step_drops([1.0, 0.2, 0.5, -1.0]), theta=2.0) is None
     # scores never decrease after step 0: no positive drop, and step 0 cannot be picked by default...
-    assert largest_drop([0.0, 1.0, 1.0]) is None
+    assert largest_signal(step_drops([0.0, 1.0, 1.0])) is None
     # ...unless an initial value (score before step 0) is given: d_0 = 1 − 0 = 1
-    assert largest_drop([0.0, 1.0, 1.0], initial=1.0) == 0
+    assert largest_signal(step_drops([0.0, 1.0, 1.0], initial=1.0)) == 0
+    assert largest_signal([0.2, 0.7, 0.7]) == 1  # ties: the first
     with pytest.raises(ValueError, match="NaN at step 1"):
-        largest_drop([0.0, np.nan])
+        step_drops([0.0, np.nan])
+    with pytest.raises(ValueError, match="NaN at step 1"):
+        largest_signal([0.0, np.nan])
 
 
 TRACES = [[0.9, 0.8, 0.2, 0.1], [0.7, 0.3], [0.9, 0.9, 0.7], [0.6, 0.8]]
@@ -86,20 +89,22 @@ def test_fit_threshold_breaks_ties_towards_the_smallest_threshold():
 
 def test_fit_threshold_matches_direct_evaluation():
     rng = random.Random(5)
-    for rule in ("below", "drop"):
+    for rule in ("below", "largest"):
         for _ in range(40):
             traces = [[rng.choice([0.0, 0.5, 1.0, 1.5]) for _ in range(rng.randint(1, 5))] for _ in range(8)]
+            if rule == "largest":  # the rule over drops of a score, as reward_drop uses it
+                traces = [step_drops(z).tolist() for z in traces]
             truths = [rng.choice([None, rng.randrange(len(z))]) for z in traces]
             truths[0], truths[1] = None, 0
             fit = fit_threshold(traces, truths, rule=rule)
             # the grid holds the exact score and drop values 0, 0.5, 1, 1.5, where "<" and ">" matter
-            grid = sorted({fit["threshold"], *(0.25 * i for i in range(-4, 11))})
+            grid = sorted({fit["threshold"], *(0.25 * i for i in range(-8, 11))})
             direct = []
             for tau in grid:
                 if rule == "below":
                     preds = [first_below_threshold(z, tau) for z in traces]
                 else:
-                    preds = [largest_drop(z, min_drop=tau) for z in traces]
+                    preds = [largest_signal(z, theta=tau) for z in traces]
                 direct.append(processbench_f1(truths, preds)["f1"])
                 single = fit_threshold(traces, truths, candidates=[tau], rule=rule)
                 assert single["f1"] == pytest.approx(direct[-1]), (rule, tau, traces, truths)

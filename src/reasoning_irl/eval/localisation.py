@@ -5,9 +5,16 @@ A prediction is an index or None (no error predicted). Step scores z_0..z_{L−1
 per step (higher = better). Every metric states its chance level where one is defined; rankings break ties
 by the exact expectation over uniformly random orderings (docs/ARCHITECTURE.md (Runs and outputs)).
 
+Two decision rules, each with one predict and one fit (:func:`fit_threshold`):
+
+- ``below``: the first step whose value z_t is below τ (:func:`first_below_threshold`);
+- ``largest``: the step of the largest signal s_t if it exceeds θ, else none (:func:`largest_signal`) —
+  for the drop of a score, s = :func:`step_drops` (z); for the policy baselines a log-prob drop or an
+  entropy rise.
+
 Drop convention: d_t = z_{t−1} − z_t for t >= 1, and d_0 = initial − z_0 when an ``initial`` value (e.g. the
-score of the empty prefix) is given, else d_0 = 0 (z_{−1} := z_0). With the default min_drop = 0 and a strict
-">", step 0 can then never be picked by ``largest_drop``.
+score of the empty prefix) is given, else d_0 = 0 (z_{−1} := z_0). With θ = 0 and a strict ">", step 0 can
+then never be picked by ``largest`` on drops without an ``initial``.
 """
 
 from __future__ import annotations
@@ -53,11 +60,11 @@ def first_below_threshold(step_scores: ArrayLike, tau: float) -> int | None:
     return int(below[0]) if below.size else None
 
 
-def largest_drop(step_scores: ArrayLike, min_drop: float = 0.0, initial: float | None = None) -> int | None:
-    """argmax_t d_t (first one on ties) if max_t d_t > min_drop, else None; see the module's drop convention."""
-    drops = step_drops(step_scores, initial)
-    best = int(np.argmax(drops))
-    return best if drops[best] > min_drop else None
+def largest_signal(signal: ArrayLike, theta: float = 0.0) -> int | None:
+    """argmax_t s_t (the first one on ties) if max_t s_t > θ, else None (rule ``largest``)."""
+    s = _as_steps(signal)
+    best = int(np.argmax(s))
+    return best if s[best] > theta else None
 
 
 # -------------------------------------------------------------------------------------- ProcessBench F1
@@ -110,39 +117,31 @@ def processbench_chance(truth: Sequence[int | None], n_steps: Sequence[int]) -> 
 
 
 def fit_threshold(
-    step_scores: Sequence[ArrayLike],
+    values: Sequence[ArrayLike],
     truth: Sequence[int | None],
     candidates: ArrayLike | None = None,
-    rule: Literal["below", "drop"] = "below",
-    initial: float | None = None,
+    rule: Literal["below", "largest"] = "below",
 ) -> dict[str, Any]:
     """Threshold maximising ProcessBench F1 on validation traces; ties go to the smallest threshold.
 
-    rule "below": tau of ``first_below_threshold``; default candidates are the midpoints of the sorted unique
-    step scores plus one value below and one above all of them (never / always flag step 0).
-    rule "drop": min_drop of ``largest_drop``; default candidates are 0, the midpoints of the sorted unique
-    positive per-trace maximal drops and one value above them (never flag).
+    rule ``below``: τ of :func:`first_below_threshold` over per-step values; default candidates are the
+    midpoints of the sorted unique values plus one below and one above all of them (always / never flag
+    step 0). rule ``largest``: θ of :func:`largest_signal` over per-step signals; default candidates are the
+    midpoints of the sorted unique per-trace maxima plus one below and one above them.
     Returns {"rule", "threshold", "f1", "acc_error", "acc_correct"}. Both kinds of trace must be present.
     """
-    if len(step_scores) != len(truth):
-        raise ValueError(f"{len(step_scores)} traces but {len(truth)} truths; pass one truth per trace")
+    if len(values) != len(truth):
+        raise ValueError(f"{len(values)} traces but {len(truth)} truths; pass one truth per trace")
     if all(t is None for t in truth) or all(t is not None for t in truth):
         raise ValueError(
             "fitting a threshold needs traces with and without an error: F1 is undefined otherwise"
         )
-    traces = [_as_steps(s) for s in step_scores]
-    if rule == "below":
-        pool = np.unique(np.concatenate(traces))
-    elif rule == "drop":
-        pool = np.unique([step_drops(z, initial).max() for z in traces])
-        pool = np.unique(np.concatenate([[0.0], pool[pool > 0]]))
-    else:
-        raise ValueError(f"rule={rule!r} is unknown; use 'below' or 'drop'")
+    if rule not in ("below", "largest"):
+        raise ValueError(f"rule={rule!r} is unknown; use 'below' or 'largest'")
+    traces = [_as_steps(s) for s in values]
     if candidates is None:
-        low = [pool[0] - 1.0] if rule == "below" else []
-        candidates = np.concatenate([low, (pool[1:] + pool[:-1]) / 2, [pool[-1] + 1.0]])
-        if rule == "drop":
-            candidates = np.concatenate([[0.0], candidates])
+        pool = np.unique(np.concatenate(traces) if rule == "below" else [z.max() for z in traces])
+        candidates = np.concatenate([[pool[0] - 1.0], (pool[1:] + pool[:-1]) / 2, [pool[-1] + 1.0]])
     taus = np.unique(np.asarray(candidates, dtype=float))  # sorted ascending: argmax keeps the smallest
     error_hits = np.zeros(taus.size)
     clean_hits = np.zeros(taus.size)
@@ -153,8 +152,7 @@ def fit_threshold(
             index = np.searchsorted(-prefix_min, -taus, side="right")
             pred = np.where(index == z.size, -1, index)
         else:
-            drops = step_drops(z, initial)
-            pred = np.where(drops.max() > taus, int(np.argmax(drops)), -1)
+            pred = np.where(z.max() > taus, int(np.argmax(z)), -1)
         if t is None:
             clean_hits += pred == -1
         else:

@@ -34,8 +34,10 @@ from reasoning_irl.eval.localisation import (
     average_precision,
     first_below_threshold,
     fit_threshold,
+    largest_signal,
     processbench_chance,
     processbench_f1,
+    step_drops,
     step_hit_at_k,
     window_hit,
 )
@@ -105,9 +107,8 @@ def reward_signals(
     """``reward`` and ``reward_drop`` signals from a scored sample (step scores must all be present);
     ``form`` is the reward model's discriminator form (it decides whether τ = 0 means anything)."""
     z = np.asarray(step_scores, dtype=float)
-    drops = np.concatenate([[0.0], z[:-1]]) - z
-    q = np.asarray(position_scores, dtype=float)
-    position_drops = np.concatenate([[0.0], q[:-1]]) - q
+    drops = step_drops(z, initial=0.0)  # z_{−1} = 0: the score before the completion
+    position_drops = step_drops(position_scores, initial=0.0)
     best = int(np.argmax(position_drops))
     token_pred = int(position_tokens[best]) if position_drops[best] > 0 else None
     common = {
@@ -180,32 +181,9 @@ def unfitted_threshold(method: str, form: str) -> float | None:
 
 
 def predict(method: str, signal: MethodSignal, threshold: float) -> int | None:
-    rule = METHODS[method][0]
-    if rule == "below":
+    if METHODS[method][0] == "below":
         return first_below_threshold(signal.values, threshold)
-    best = int(np.argmax(signal.signal))
-    return best if signal.signal[best] > threshold else None
-
-
-def fit_largest(signals: Sequence[Sequence[float]], truth: Sequence[int | None]) -> dict[str, Any]:
-    """θ maximising ProcessBench F1 of "argmax step if its signal > θ"; ties go to the smallest θ."""
-    peaks = np.array([max(s) for s in signals])
-    pool = np.unique(peaks)
-    candidates = np.unique(np.concatenate([[pool[0] - 1.0], (pool[1:] + pool[:-1]) / 2, [pool[-1] + 1.0]]))
-    argmax = [int(np.argmax(s)) for s in signals]
-    best: dict[str, Any] = {"f1": -1.0}
-    for theta in candidates:
-        pred = [a if p > theta else None for a, p in zip(argmax, peaks)]
-        f1 = processbench_f1(truth, pred)
-        if (f1["f1"] or 0.0) > best["f1"]:
-            best = {
-                "rule": "largest",
-                "threshold": float(theta),
-                "f1": f1["f1"] or 0.0,
-                "acc_error": f1["acc_error"],
-                "acc_correct": f1["acc_correct"],
-            }
-    return best
+    return largest_signal(signal.signal, threshold)
 
 
 def fit_localisation(traces: Sequence[Trace]) -> dict[str, Any]:
@@ -218,10 +196,7 @@ def fit_localisation(traces: Sequence[Trace]) -> dict[str, Any]:
         if not all(method in t.methods for t in traces):
             continue
         signals = [t.methods[method] for t in traces]
-        if rule == "below":
-            out[method] = fit_threshold([s.values for s in signals], truth, rule="below")
-        else:
-            out[method] = fit_largest([s.signal for s in signals], truth)
+        out[method] = fit_threshold([s.values if rule == "below" else s.signal for s in signals], truth, rule=rule)
     return out
 
 
