@@ -151,6 +151,11 @@ GROUPS["feasibility"] = {
     "feas_log_prob_0": Cell("train_irl", tuple(o for o in FEAS_LOG_PROB if not o.startswith("training.reward_warmup"))
                             + ("training.reward_warmup_steps=1", "discriminator.warmup_updates_per_step=0"),
                             about="as feas_log_prob with no critic update (the log_prob reward at initialisation)"),
+    # The critic keeps fitting the demonstrations while it discriminates: + λ·(the experts' NLL under π_ψ).
+    # With the default head the reward is log π_ψ, whose AIRL optimum is the expert's log-policy; the
+    # continued SFT of the warm start (cell sft_continued) shows how far from it the warm start still is.
+    "feas_anchor": Cell("train_irl", FEAS_LOG_PROB + ("discriminator.expert_nll_weight=1.0",),
+                        about="as feas_log_prob, + 1 × the experts' NLL under π_ψ in the critic's loss"),
     # Issue 19 item 4: the reference's label switching (gold answers), and beside it an outcome reward
     # model on the same gold labels without demonstrations or perturbations (no adversarial part).
     "feas_relabel": Cell("train_irl", FEAS_LOG_PROB + ("discriminator.relabel_correct_samples=true",),
