@@ -127,6 +127,8 @@ FEASIBILITY = ("model.reward=from_policy", "reward=dense", "reward.head=log_rati
 FEAS_LOG_PROB = tuple(o for o in FEASIBILITY if not o.startswith(
     ("reward.head", "reward.beta", "discriminator.form", "model.reward"))) + (
     "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",)
+FEAS_100 = tuple(o for o in FEAS_LOG_PROB if not o.startswith("training.reward_warmup")) + (
+    "training.reward_warmup_steps=100",)
 GROUPS["feasibility"] = {
     "feas": Cell("train_irl", FEASIBILITY, about="the feasibility protocol, default perturbations"),
     "feas_carry_on": Cell("train_irl", FEASIBILITY + ("discriminator.perturbations=[wrong_result,nearby_answer]",),
@@ -154,16 +156,19 @@ GROUPS["feasibility"] = {
     # The critic keeps fitting the demonstrations while it discriminates: + λ·(the experts' NLL under π_ψ).
     # With the default head the reward is log π_ψ, whose AIRL optimum is the expert's log-policy; the
     # continued SFT of the warm start (cell sft_continued) shows how far from it the warm start still is.
-    "feas_anchor": Cell("train_irl", FEAS_LOG_PROB + ("discriminator.expert_nll_weight=1.0",),
-                        about="as feas_log_prob, + 1 × the experts' NLL under π_ψ in the critic's loss"),
+    # These cells (and those of item 4 below) take 100 updates, a third of the others' budget, to fit the
+    # session's machine time; bench/critic_budget.py measures feas_log_prob at 100 updates beside them.
+    "feas_anchor": Cell("train_irl", FEAS_100 + ("discriminator.expert_nll_weight=1.0",),
+                        about="as feas_log_prob, 100 updates, + 1 × the experts' NLL under π_ψ in the critic's loss"),
     # Issue 19 item 4: the reference's label switching (gold answers), and beside it an outcome reward
     # model on the same gold labels without demonstrations or perturbations (no adversarial part).
-    "feas_relabel": Cell("train_irl", FEAS_LOG_PROB + ("discriminator.relabel_correct_samples=true",),
-                         about="as feas_log_prob, correct policy samples moved to the positives (gold answers)"),
-    "feas_orm": Cell("train_irl", FEAS_LOG_PROB + (
+    "feas_relabel": Cell("train_irl", FEAS_100 + ("discriminator.relabel_correct_samples=true",),
+                         about="as feas_log_prob, 100 updates, correct policy samples moved to the positives "
+                               "(gold answers)"),
+    "feas_orm": Cell("train_irl", FEAS_100 + (
         "discriminator.relabel_correct_samples=true", "discriminator.expert_weight=0",
         "discriminator.perturbations_per_expert=0"),
-        about="an outcome reward model: the policy's samples graded by gold answers, no demonstrations"),
+        about="an outcome reward model, 100 updates: the policy's samples graded by gold answers, no demonstrations"),
 }
 #: Issue 19 item 5: the default recipe on two arith variants whose operators do not overlap; each run's
 #: reward then reranks the other's samples (bench/transfer.py).
