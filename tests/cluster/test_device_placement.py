@@ -50,7 +50,7 @@ def _records() -> list[Record]:
 
 
 def test_expert_nll_moves_its_batch_to_the_model_device(tokenizer):
-    from reasoning_irl.trainers.sft import expert_nll
+    from reasoning_irl.trainers.policy_selection import expert_nll
 
     model = SpyModel()
     with pytest.raises(_Stop):
@@ -62,7 +62,7 @@ def test_expert_nll_moves_its_batch_to_the_model_device(tokenizer):
 def test_greedy_validation_moves_its_prompts_to_the_model_device(tokenizer):
     from reasoning_irl.config.task import TaskConfig
     from reasoning_irl.tasks import get_task
-    from reasoning_irl.trainers.sft import greedy_validation
+    from reasoning_irl.trainers.policy_selection import greedy_validation
 
     model = SpyModel()
     with pytest.raises(_Stop):

@@ -125,7 +125,7 @@ def test_expert_nll_matches_a_hand_computation(sft_run):
     from reasoning_irl.models import load_causal_lm, load_tokenizer
     from reasoning_irl.models.encoding import encode
     from reasoning_irl.tasks import get_task
-    from reasoning_irl.trainers.sft import expert_nll
+    from reasoning_irl.trainers.policy_selection import expert_nll
 
     cfg, _ = sft_run
     tokenizer, model = load_tokenizer("tiny", cfg.model), load_causal_lm("tiny", cfg.model)
@@ -143,7 +143,7 @@ def test_expert_nll_matches_a_hand_computation(sft_run):
 
 
 def test_selection_directions():
-    from reasoning_irl.trainers.sft import PolicySelection
+    from reasoning_irl.trainers.policy_selection import PolicySelection
 
     for select_by, values, best in (("nll", [2.0, 1.0, 1.5], 1.0), ("correctness", [0.2, 0.5, 0.5], 0.5)):
         selection = PolicySelection(

@@ -70,11 +70,11 @@ from reasoning_irl.trainers.airl_steps import (
     reward_auroc,
 )
 from reasoning_irl.trainers.checkpoint import clean_incomplete, load_checkpoint, save_checkpoint, step_dir
+from reasoning_irl.trainers.policy_selection import PolicySelection
 from reasoning_irl.trainers.resume import prune_checkpoints, resolve_resume, restore_best_on_resume
 from reasoning_irl.trainers.run import Run
 from reasoning_irl.trainers.run_config import refuse_another_config
 from reasoning_irl.trainers.selected import save_selected
-from reasoning_irl.trainers.sft import PolicySelection
 
 log = logging.getLogger("reasoning_irl")
 

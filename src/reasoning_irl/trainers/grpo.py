@@ -105,7 +105,7 @@ def train_grpo(cfg: Any, run_dir: str | Path | None = None) -> Path:
     from reasoning_irl.models import apply_lora, load_causal_lm, load_tokenizer
     from reasoning_irl.rewards.verifiable import trl_reward_functions
     from reasoning_irl.tasks import get_task
-    from reasoning_irl.trainers.sft import PolicySelection
+    from reasoning_irl.trainers.policy_selection import PolicySelection
     from reasoning_irl.trainers.trl_run import open_trl_run, run_trl_trainer
 
     check_algo(cfg)
