@@ -84,9 +84,10 @@ class _AirlStep:
     def step(self) -> dict[str, float]:
         from reasoning_irl.rewards.labels import DiscriminatorSample
         from reasoning_irl.rl.advantages import compute_advantages
+        from reasoning_irl.rl.policy_update import policy_update
+        from reasoning_irl.rl.reward_alignment import align_rewards
         from reasoning_irl.rl.rollout import generate_rollouts, policy_batch
         from reasoning_irl.trainers.airl import _expert
-        from reasoning_irl.trainers.airl_steps import align_rewards, policy_update
 
         cfg, times = self.cfg, {}
         self.step_index += 1

@@ -115,8 +115,8 @@ def likelihood_baseline(args) -> dict:
 
     from reasoning_irl.config.model import ModelConfig
     from reasoning_irl.config.task import TaskConfig
-    from reasoning_irl.eval.calibration import auroc
-    from reasoning_irl.eval.localisation import first_below_threshold, fit_threshold
+    from reasoning_irl.metrics.calibration import auroc
+    from reasoning_irl.metrics.localisation import first_below_threshold, fit_threshold
     from reasoning_irl.models.encoding import encode
     from reasoning_irl.rewards.positions import step_end_tokens
     from reasoning_irl.rewards.validation import perturbed_set

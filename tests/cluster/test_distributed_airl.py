@@ -63,8 +63,8 @@ def _updates(out, batch, tokenizer, model_cfg, aggregation, optim, rank, world) 
     from reasoning_irl.models import encode_prompt, load_causal_lm
     from reasoning_irl.rl.advantages import compute_advantages
     from reasoning_irl.rl.policy_loss import make_reference
+    from reasoning_irl.rl.policy_update import policy_update
     from reasoning_irl.rl.rollout import Rollouts, policy_batch
-    from reasoning_irl.trainers.airl_steps import policy_update
 
     torch.manual_seed(0)
     policy = load_causal_lm("tiny", model_cfg)

@@ -14,7 +14,7 @@ from reasoning_irl.config.training import LR_SCHEDULERS
 def test_the_torch_modules_check_against_the_config_tuples():
     from reasoning_irl.rewards import forms, heads
     from reasoning_irl.rl import advantages, policy_loss
-    from reasoning_irl.trainers.airl_steps import lr_lambda
+    from reasoning_irl.rl.policy_update import lr_lambda
 
     assert forms.FORMS is FORMS and heads.HEADS is HEADS and advantages.ADVANTAGES is ADVANTAGES
     assert policy_loss.LOSS_AGGREGATIONS is LOSS_AGGREGATIONS

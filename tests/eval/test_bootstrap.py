@@ -1,12 +1,12 @@
-"""Tests for reasoning_irl.eval.bootstrap."""
+"""Tests for reasoning_irl.metrics.bootstrap."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from reasoning_irl.eval.bootstrap import bootstrap_ci, bootstrap_ci_indices
-from reasoning_irl.eval.calibration import auroc
+from reasoning_irl.metrics.bootstrap import bootstrap_ci, bootstrap_ci_indices
+from reasoning_irl.metrics.calibration import auroc
 
 
 def test_bootstrap_is_deterministic_for_a_seed():

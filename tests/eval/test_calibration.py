@@ -1,4 +1,4 @@
-"""Tests for reasoning_irl.eval.calibration."""
+"""Tests for reasoning_irl.metrics.calibration."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from reasoning_irl.eval.calibration import (
+from reasoning_irl.metrics.calibration import (
     apply_platt,
     auroc,
     brier,

@@ -1,4 +1,4 @@
-"""Tests for reasoning_irl.eval.localisation."""
+"""Tests for reasoning_irl.metrics.localisation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from reasoning_irl.eval.localisation import (
+from reasoning_irl.metrics.localisation import (
     average_precision,
     first_below_threshold,
     fit_threshold,

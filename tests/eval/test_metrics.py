@@ -1,4 +1,4 @@
-"""Tests for reasoning_irl.eval.metrics: closed forms checked against brute-force enumeration."""
+"""Tests for reasoning_irl.metrics.reranking: closed forms checked against brute-force enumeration."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from reasoning_irl.eval.metrics import (
+from reasoning_irl.metrics.reranking import (
     best_of_n_table,
     length_scores,
     maj_at_k,

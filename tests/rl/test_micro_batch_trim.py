@@ -44,7 +44,7 @@ def test_trimmed_keeps_only_the_micro_batch_own_columns():
 @pytest.mark.parametrize("iterations", [1, 2])
 def test_policy_update_runs_the_model_on_trimmed_micro_batches_with_the_same_result(tiny, monkeypatch, iterations):
     from reasoning_irl.rl import logprobs as logprobs_module
-    from reasoning_irl.trainers import airl_steps
+    from reasoning_irl.rl import policy_update as update_module
 
     model, _ = tiny
     batch = policy_batch(_rollouts(), pad_token_id=0)
@@ -63,8 +63,8 @@ def test_policy_update_runs_the_model_on_trimmed_micro_batches_with_the_same_res
         reference = copy.deepcopy(model).requires_grad_(False)
         optimizer = torch.optim.SGD(policy.parameters(), lr=0.1)
         widths.clear()
-        monkeypatch.setattr(airl_steps, "completion_logprobs", spy)
-        stats = airl_steps.policy_update(policy, reference, optimizer, batch, advantages, algo,
+        monkeypatch.setattr(update_module, "completion_logprobs", spy)
+        stats = update_module.policy_update(policy, reference, optimizer, batch, advantages, algo,
                                          micro_batch_size=micro_batch_size, max_completion_length=16,
                                          iterations=iterations, max_grad_norm=1e9, bf16=False)
         results[micro_batch_size] = (stats, torch.cat([p.detach().flatten() for p in policy.parameters()]),

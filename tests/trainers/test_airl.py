@@ -165,7 +165,7 @@ def _rollouts(ids_list, texts, finished):
 def test_align_rewards_places_each_reward_on_the_sampled_token_holding_its_last_character():
     from types import SimpleNamespace as Position
 
-    from reasoning_irl.trainers.airl_steps import align_rewards
+    from reasoning_irl.rl.reward_alignment import align_rewards
 
     tokenizer = _tokenizer()
     text = "<think>\n1 + 2 = 3\n</think>"
@@ -203,7 +203,7 @@ def test_align_rewards_places_each_reward_on_the_sampled_token_holding_its_last_
 
 
 def test_collapse_monitor_flags_pinned_discriminator_format_and_length_collapse():
-    from reasoning_irl.trainers.airl_steps import CollapseMonitor
+    from reasoning_irl.trainers.collapse import CollapseMonitor
 
     monitor = CollapseMonitor(patience=2, max_new_tokens=20)
     assert monitor.check(0.7, format_rate=0.8, mean_length=12.0, finished_rate=1.0) == []

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from reasoning_irl.config.training import GRPOTrainingConfig, IRLTrainingConfig, SFTTrainingConfig
-from reasoning_irl.trainers.airl_steps import make_optimizer
+from reasoning_irl.rl.policy_update import make_optimizer
 
 PARAMS = [torch.nn.Parameter(torch.zeros(3))]
 

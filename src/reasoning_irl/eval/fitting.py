@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from reasoning_irl.eval import metrics as M
-from reasoning_irl.eval.calibration import fit_platt
 from reasoning_irl.eval.localise import Trace, fit_localisation
 from reasoning_irl.eval.report import REWARD_AGGREGATIONS
 from reasoning_irl.eval.results import ProblemResult
 from reasoning_irl.io import atomic_write_json
+from reasoning_irl.metrics import reranking as M
+from reasoning_irl.metrics.calibration import fit_platt
 
 CALIBRATION_VERSION = 1
 FIT_SPLITS = ("validation",)

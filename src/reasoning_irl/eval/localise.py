@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from reasoning_irl.eval.bootstrap import bootstrap_ci, bootstrap_ci_indices
-from reasoning_irl.eval.localisation import (
+from reasoning_irl.metrics.bootstrap import bootstrap_ci, bootstrap_ci_indices
+from reasoning_irl.metrics.localisation import (
     average_precision,
     first_below_threshold,
     fit_threshold,

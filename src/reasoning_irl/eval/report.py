@@ -2,7 +2,7 @@
 
 Evaluation keeps the graded problems in :class:`~reasoning_irl.eval.results.Results` (compact numpy
 columns, never the texts). Every metric comes with a 95% percentile bootstrap interval over problems
-(:mod:`reasoning_irl.eval.bootstrap`; the same seed, hence the same resamples, for every metric).
+(:mod:`reasoning_irl.metrics.bootstrap`; the same seed, hence the same resamples, for every metric).
 ``summarise`` (a text table of ``metrics.json``) is :mod:`reasoning_irl.eval.summary`.
 """
 
@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from reasoning_irl.config.reward import EVAL_AGGREGATIONS
-from reasoning_irl.eval import metrics as M
-from reasoning_irl.eval.bootstrap import bootstrap_ci, bootstrap_ci_indices
-from reasoning_irl.eval.calibration import (
+from reasoning_irl.eval.results import Results
+from reasoning_irl.metrics import reranking as M
+from reasoning_irl.metrics.bootstrap import bootstrap_ci, bootstrap_ci_indices
+from reasoning_irl.metrics.calibration import (
     apply_platt,
     auroc,
     brier,
@@ -24,7 +25,6 @@ from reasoning_irl.eval.calibration import (
     reliability_diagram,
     score_to_probability,
 )
-from reasoning_irl.eval.results import Results
 
 #: Selectors of best-of-N, in report order, with what each one ranks by.
 SELECTORS: dict[str, str] = {

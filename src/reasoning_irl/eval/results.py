@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from reasoning_irl.eval import metrics as M
+from reasoning_irl.metrics import reranking as M
 
 
 class Column:

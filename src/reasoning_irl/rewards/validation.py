@@ -4,13 +4,16 @@ This is the reward model's own validation (docs/METHOD.md: its ``best`` is chose
 AUROC of experts against held-out perturbed traces), the discriminator warm-up that needs no policy
 samples, and what the behavioural tests and ``bench/reward_grid.py`` run.
 
+:func:`reward_auroc` is the trainer's validation AUROC (experts against perturbed experts), which selects
+``best/reward_model``.
+
 Measures, on held-out problems (each expert trace and one perturbed copy of it):
 
 - ``auroc``: experts (1) against perturbed traces (0), ranked by the sequence score;
 - ``localisation``: the share of perturbed traces whose first step scoring below τ is the truly
   first wrong step (``task.first_error_step`` where the task checks steps, else the perturbation's
   first changed step), τ fitted on validation traces to maximise ProcessBench F1
-  (:func:`reasoning_irl.eval.localisation.fit_threshold`, rule ``below``); with ``f1`` (ProcessBench F1
+  (:func:`reasoning_irl.metrics.localisation.fit_threshold`, rule ``below``); with ``f1`` (ProcessBench F1
   on the test traces, experts being the error-free ones) and two chance levels:
   ``chance_uniform_step`` = mean 1/n (a uniformly guessed step of a perturbed trace) and
   ``chance_processbench`` = mean 1/(n+1) (a uniform guess among the steps and "no error").
@@ -22,6 +25,10 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from reasoning_irl.metrics.calibration import auroc
+from reasoning_irl.metrics.localisation import first_below_threshold, fit_threshold, processbench_f1
 from reasoning_irl.rewards.discriminator import Discriminator
 from reasoning_irl.rewards.labels import DiscriminatorSample
 from reasoning_irl.rewards.perturbations import perturb_traces
@@ -71,11 +78,6 @@ def _step_scores(scored) -> list[float]:
 def evaluate_on_perturbations(reward_model: RewardModel, validation: Sequence[Any], test: Sequence[Any],
                               names: Sequence[str], task: Any = None, seed: int = 0) -> dict[str, Any]:
     """AUROC and localisation on ``test`` (threshold fitted on ``validation``); see the module docstring."""
-    import numpy as np
-
-    from reasoning_irl.eval.calibration import auroc
-    from reasoning_irl.eval.localisation import first_below_threshold, fit_threshold, processbench_f1
-
     def scored_split(records, split_seed):
         records = [r for r in records if r.target]
         perturbed = perturbed_set(records, names, split_seed, task)
@@ -102,3 +104,13 @@ def evaluate_on_perturbations(reward_model: RewardModel, validation: Sequence[An
         "num_test_experts": int(sum(labels)),
         "num_test_perturbed": len(error_pairs),
     }
+
+
+def reward_auroc(discriminator: Any, experts: Sequence[Any], perturbed: Sequence[Any]) -> float:
+    """AUROC of the reward model's sequence scores: expert traces (1) against perturbed traces (0)."""
+    samples = list(experts) + list(perturbed)
+    if not experts or not perturbed:
+        return float("nan")
+    scored = discriminator.reward_model.score([s.prompt for s in samples], [s.completion for s in samples])
+    labels = [1] * len(experts) + [0] * len(perturbed)
+    return float(auroc(labels, [s.sequence_score for s in scored]))

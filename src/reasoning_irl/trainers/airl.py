@@ -54,22 +54,18 @@ from reasoning_irl.models.loading import tokenizer_hash
 from reasoning_irl.rewards.discriminator import Discriminator
 from reasoning_irl.rewards.labels import DiscriminatorSample
 from reasoning_irl.rewards.saving import build_reward_model, load_reward_model
+from reasoning_irl.rewards.validation import reward_auroc
 from reasoning_irl.rewards.verifiable import FORMAT_REWARDS, correctness_reward, is_strict_format
 from reasoning_irl.rl.advantages import compute_advantages
 from reasoning_irl.rl.logprobs import completion_logprobs
 from reasoning_irl.rl.policy_loss import make_reference
+from reasoning_irl.rl.policy_update import lr_lambda, make_optimizer, policy_update
+from reasoning_irl.rl.reward_alignment import align_rewards
 from reasoning_irl.rl.rollout import generate_rollouts, policy_batch
 from reasoning_irl.tasks import get_task
 from reasoning_irl.tasks.base import stable_hash
-from reasoning_irl.trainers.airl_steps import (
-    CollapseMonitor,
-    align_rewards,
-    lr_lambda,
-    make_optimizer,
-    policy_update,
-    reward_auroc,
-)
 from reasoning_irl.trainers.checkpoint import clean_incomplete, load_checkpoint, save_checkpoint, step_dir
+from reasoning_irl.trainers.collapse import CollapseMonitor
 from reasoning_irl.trainers.policy_selection import PolicySelection
 from reasoning_irl.trainers.resume import prune_checkpoints, resolve_resume, restore_best_on_resume
 from reasoning_irl.trainers.run import Run
