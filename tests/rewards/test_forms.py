@@ -57,3 +57,12 @@ def test_airl_keeps_the_last_potential_at_a_non_terminal_cut():
     assert torch.allclose(form.policy_rewards(q, h, terminal=False), cut)
     assert torch.allclose(form.logits(q, h, torch.zeros(2), terminal=False), cut)
     assert torch.equal(GailForm().policy_rewards(q, terminal=False), GailForm().policy_rewards(q))
+
+
+def test_each_form_says_what_it_needs_and_how_a_sequence_is_scored():
+    gail, airl = build_form("gail"), build_form("airl")
+    logits = torch.tensor([0.5, -1.0, 2.0])
+    assert float(gail.sequence_logit(logits)) == 2.0  # the last prefix's logit
+    assert float(airl.sequence_logit(logits)) == 1.5  # the sum of the segments'
+    assert (gail.needs_policy_logprobs, gail.needs_potential, gail.score_is_logit) == (False, False, True)
+    assert (airl.needs_policy_logprobs, airl.needs_potential, airl.score_is_logit) == (True, True, False)

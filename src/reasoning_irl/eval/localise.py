@@ -41,6 +41,7 @@ from reasoning_irl.metrics.localisation import (
     step_hit_at_k,
     window_hit,
 )
+from reasoning_irl.rewards.forms import build_form
 
 METHODS: dict[str, tuple[str, str]] = {
     # name: (rule, description of the signal)
@@ -166,7 +167,7 @@ def policy_signals(
 
 def unfitted_reason(form: str) -> str | None:
     """Why the reward methods have no unfitted threshold under ``form`` (None for ``gail``: τ = θ = 0)."""
-    if form == "gail":
+    if build_form(form).score_is_logit:
         return None
     return (f"the reward model's form is {form}: its score is no logit (under log_prob a running "
             "log-likelihood), so the default τ = 0 means nothing; fit τ on validation "

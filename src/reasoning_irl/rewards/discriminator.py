@@ -78,7 +78,7 @@ class Discriminator:
         if config.form != reward_model.form.name:
             raise ValueError(f"discriminator.form={config.form!r} but the reward model was built with form "
                              f"{reward_model.form.name!r}; build it with form={config.form!r}")
-        if config.form == "airl":
+        if reward_model.form.needs_policy_logprobs:
             if config.gamma != reward_model.form.gamma:
                 raise ValueError(f"discriminator.gamma={config.gamma} but the reward model's airl form has "
                                  f"γ={reward_model.form.gamma}; build it with gamma={config.gamma}")
@@ -289,7 +289,7 @@ class Discriminator:
                 anchors.append(anchor)
             for i, out in zip(chunk, outputs):
                 logits = self._sample_logits(prepared[i], out, logprobs[i])
-                sequence_logits.append(logits[-1] if self.reward_model.form.name == "gail" else logits.sum())
+                sequence_logits.append(self.reward_model.form.sequence_logit(logits))
         expert_of = {s.problem_id: i for i, s in enumerate(samples) if s.kind == "expert"}
         pairs = [(expert_of[s.problem_id], j) for j, s in enumerate(samples)
                  if s.kind != "expert" and s.problem_id in expert_of]

@@ -50,6 +50,12 @@ class GailForm:
     name = "gail"
     needs_policy_logprobs = False
     needs_potential = False
+    #: The score is the discriminator's logit: τ = 0 (σ = ½) is a meaningful unfitted threshold.
+    score_is_logit = True
+
+    def sequence_logit(self, logits: torch.Tensor) -> torch.Tensor:
+        """One logit for the whole completion: the last prefix's."""
+        return logits[-1]
 
     def logits(self, scores: torch.Tensor, potentials: torch.Tensor | None = None,
                policy_logprobs: torch.Tensor | None = None, *, terminal: bool = True) -> torch.Tensor:
@@ -64,8 +70,16 @@ class AirlForm:
     """logit = f − log π with f = g + γ·h(next) − h(prev), h_K = 0; policy reward = clip(f/T)."""
 
     name = "airl"
+    #: The policy's log-probabilities enter the logit, so the policy and the reward model must share a
+    #: tokenizer; the potential h is a second head.
     needs_policy_logprobs = True
     needs_potential = True
+    #: The score q is no logit (the logit is f − log π; under log_prob q is a running log-likelihood).
+    score_is_logit = False
+
+    def sequence_logit(self, logits: torch.Tensor) -> torch.Tensor:
+        """One logit for the whole completion: the sum of its segments' (log D/(1−D) of the sequence)."""
+        return logits.sum()
 
     def __init__(self, gamma: float = 1.0) -> None:
         self.gamma = gamma

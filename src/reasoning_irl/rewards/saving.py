@@ -40,6 +40,7 @@ from reasoning_irl.models.loading import (
     reward_model_name,
 )
 from reasoning_irl.models.lora import apply_lora
+from reasoning_irl.rewards.forms import build_form
 from reasoning_irl.rewards.heads import HEAD_ATTRIBUTE, LIKELIHOOD_HEADS, beta_of
 from reasoning_irl.rewards.reward_model import RewardModel, attach_head
 
@@ -67,7 +68,7 @@ def build_reward_model(reward: RewardConfig, model: ModelConfig, *, form: str = 
     path = resolve_model_path(name, model)
     tokenizer = load_tokenizer(path, model)
     network = load_causal_lm(path, model, trainable=True)
-    attach_head(network, reward, potential=form == "airl")
+    attach_head(network, reward, potential=build_form(form).needs_potential)
     reference = None
     if reward.head == "log_ratio" and not model.lora_rank:
         reference = load_causal_lm(path, model, trainable=False)
@@ -169,7 +170,7 @@ def load_reward_model(directory: str | os.PathLike, *, granularity: str | None =
         from peft import PeftModel
 
         network = load_causal_lm(str(directory / "base"), model, trainable=trainable)
-        attach_head(network, config, potential=form == "airl")
+        attach_head(network, config, potential=build_form(form).needs_potential)
         network = PeftModel.from_pretrained(network, str(directory), is_trainable=trainable)
         if (directory / HEAD_FILE).is_file():
             head = _base_of(network).get_submodule(HEAD_ATTRIBUTE)
@@ -178,7 +179,7 @@ def load_reward_model(directory: str | os.PathLike, *, granularity: str | None =
         reference = None
     else:
         network = load_causal_lm(str(directory), model, trainable=trainable)
-        head = attach_head(network, config, potential=form == "airl")
+        head = attach_head(network, config, potential=build_form(form).needs_potential)
         head.load_state_dict(load_safetensors(directory / HEAD_FILE, f"the reward model {directory}"))
         head.requires_grad_(trainable)
         reference = (load_causal_lm(str(directory / "reference"), model, trainable=False)

@@ -288,7 +288,7 @@ def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: 
     reward_model = build_reward_model(cfg.reward, cfg.model, form=cfg.discriminator.form,
                                       gamma=cfg.discriminator.gamma, backbone=backbone).to(device)
     logprobs = None
-    if cfg.discriminator.form == "airl":
+    if reward_model.form.needs_policy_logprobs:
         def logprobs(prompts, completions):  # log π_θ of each reward-model completion token (EOS included)
             return _policy_token_logprobs(policy, tokenizer, prompts, completions, cfg)
     return Discriminator(reward_model, cfg.discriminator, policy_tokenizer_hash=tokenizer_hash(tokenizer),
