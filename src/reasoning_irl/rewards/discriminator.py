@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -38,6 +39,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from reasoning_irl import distributed
 from reasoning_irl.config.reward import DiscriminatorConfig
 from reasoning_irl.faults import fault_point
+from reasoning_irl.models.encoding import EncodedSample
 from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS
 from reasoning_irl.rewards.labels import DiscriminatorSample, position_labels
 from reasoning_irl.rewards.losses import (
@@ -45,6 +47,7 @@ from reasoning_irl.rewards.losses import (
     bradley_terry,
     class_balanced_bce,
     gradient_penalty,
+    position_accuracy,
     wgan_critic_loss,
 )
 from reasoning_irl.rewards.perturbations import check_perturbations, default_perturbations, perturb_traces
@@ -52,8 +55,20 @@ from reasoning_irl.rewards.positions import segment_ids
 from reasoning_irl.rewards.replay import ReplayBuffer
 from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
 
-#: (prompts, completions) → per completion, the policy's log-prob of each completion token (EOS included).
-PolicyLogprobs = Callable[[Sequence[Any], Sequence[str]], Sequence[Sequence[float]]]
+#: The reward model's encoded samples → per sample, the policy's log-prob of each of its completion tokens
+#: (the ids are the policy's own: ``airl`` requires one tokenizer), the appended EOS included.
+PolicyLogprobs = Callable[[Sequence[EncodedSample]], Sequence[Sequence[float]]]
+
+
+@dataclass
+class EncodedBatch:
+    """The samples of one step, length-sorted, with what :meth:`Discriminator._step` needs of each: the
+    prepared encoding, the policy's token log-probs (``airl``; else None) and the position labels."""
+
+    samples: list[DiscriminatorSample]
+    prepared: list[Prepared]
+    logprobs: list[torch.Tensor | None]
+    labelled: list[tuple[list[int], list[float], list[float]]]
 
 
 class Discriminator:
@@ -161,33 +176,45 @@ class Discriminator:
     def update(self, positives: Sequence[DiscriminatorSample], negatives: Sequence[DiscriminatorSample],
                updates: int | None = None) -> dict[str, float]:
         """Push (replay) and take K optimiser steps (``updates``, default ``updates_per_step``); metrics
-        averaged over the steps."""
+        averaged over the steps. Without replay the K steps train on the same batch, so it is encoded,
+        labelled and given its policy log-probs (π_θ does not change during an update) once."""
         if self.replay is not None:
             self.replay.push(positives, negatives)
-        history = []
+        history, batch = [], None
         for _ in range(self.config.updates_per_step if updates is None else updates):
             if self.replay is not None:
                 batch_pos, batch_neg = self.replay.sample(self.config.replay_batch_size)
+                history.append(self.step(batch_pos + batch_neg))
             else:
-                batch_pos, batch_neg = list(positives), list(negatives)
-            history.append(self.step(batch_pos + batch_neg))
+                if batch is None:
+                    batch = self.encode_batch([*positives, *negatives])
+                history.append(self._step(batch))
         if not history:
             return {}
         return {key: sum(h[key] for h in history) / len(history) for key in history[0]}
 
-    def step(self, samples: Sequence[DiscriminatorSample]) -> dict[str, float]:
-        """One optimiser step on ``samples`` (experts, perturbed traces and policy samples mixed)."""
+    def encode_batch(self, samples: Sequence[DiscriminatorSample]) -> EncodedBatch:
+        """``samples`` encoded for a step: prepared, length-sorted, with their policy log-probs and labels."""
         model, cfg = self.reward_model, self.config
-        model.train()
         prepared = [model.prepare(s.prompt, s.completion, s.steps, finished=s.finished) for s in samples]
         # Length-sorted, so that each micro-batch is padded to similar lengths (a sum over samples: the
         # order changes nothing but rounding).
         order = sorted(range(len(samples)), key=lambda i: len(prepared[i].encoded.input_ids))
         samples, prepared = [samples[i] for i in order], [prepared[i] for i in order]
-        logprobs = self._policy_logprobs(samples, prepared)
         labelled = [position_labels(s, p.positions, p.encoded.completion_offsets, cfg.label_positions,
                                     cfg.relabel_correct_samples, cfg.policy_weight, cfg.position_weights)
                     for s, p in zip(samples, prepared)]
+        return EncodedBatch(samples, prepared, self._policy_logprobs(samples, prepared), labelled)
+
+    def step(self, samples: Sequence[DiscriminatorSample]) -> dict[str, float]:
+        """One optimiser step on ``samples`` (experts, perturbed traces and policy samples mixed)."""
+        return self._step(self.encode_batch(samples))
+
+    def _step(self, batch: EncodedBatch) -> dict[str, float]:
+        """One optimiser step on an :meth:`encode_batch` (which it leaves unchanged: K steps may share it)."""
+        cfg = self.config
+        self.reward_model.train()
+        samples, prepared, logprobs, labelled = batch.samples, batch.prepared, batch.logprobs, batch.labelled
         self.optimizer.zero_grad(set_to_none=True)
         experts = [s.kind == "expert" for s in samples]
         if cfg.loss == "bradley_terry":
@@ -212,7 +239,7 @@ class Discriminator:
         if not self.reward_model.form.needs_policy_logprobs:
             return [None] * len(samples)
         if self.policy_logprobs is not None:
-            values = self.policy_logprobs([s.prompt for s in samples], [s.completion for s in samples])
+            values = self.policy_logprobs([p.encoded for p in prepared])
         else:
             values = [s.policy_logprobs for s in samples]
         out = []
@@ -273,7 +300,7 @@ class Discriminator:
             total += float(loss.detach())
             cursor += size
             all_logits.append(chunk_logits.detach().cpu())
-        stats = {"loss": total, **_accuracy(torch.cat(all_logits), labels, weights, labelled)}
+        stats = {"loss": total, **position_accuracy(torch.cat(all_logits), labels, weights, labelled)}
         if anchor_total is not None:
             stats["expert_nll"] = anchor_total
         return stats
@@ -364,20 +391,3 @@ class Discriminator:
         penalty.backward()
         return float(penalty.detach())
 
-
-def _accuracy(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, labelled) -> dict[str, float]:
-    positive = labels > 0.5
-    correct = ((logits > 0) == positive).float()
-
-    def weighted(mask: torch.Tensor, values: torch.Tensor) -> float:
-        total = float((weights * mask).sum())
-        return float((weights * mask * values).sum()) / total if total > 0 else float("nan")
-
-    return {
-        "acc_pos": weighted(positive.float(), correct),
-        "acc_neg": weighted((~positive).float(), correct),
-        "logit_pos_mean": weighted(positive.float(), logits),
-        "logit_neg_mean": weighted((~positive).float(), logits),
-        "num_pos": float(sum(1 for _, ys, _ in labelled if any(y > 0.5 for y in ys))),
-        "num_neg": float(sum(1 for _, ys, _ in labelled if any(y < 0.5 for y in ys))),
-    }
