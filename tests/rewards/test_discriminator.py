@@ -272,8 +272,8 @@ def test_micro_batches_are_length_sorted(make_reward_model, monkeypatch):
     for batch in ((experts, negatives), (experts[::-1], negatives[::-1])):
         widths = []
         monkeypatch.setattr(model, "forward_prepared",
-                            lambda prepared, forward=forward, widths=widths: widths.append(
-                                [len(p.encoded.input_ids) for p in prepared]) or forward(prepared))
+                            lambda prepared, forward=forward, widths=widths, **kwargs: widths.append(
+                                [len(p.encoded.input_ids) for p in prepared]) or forward(prepared, **kwargs))
         disc = Discriminator(model, DiscriminatorConfig(form="gail", micro_batch_size=2, learning_rate=0.0))
         losses.append(disc.step(batch[0] + batch[1])["loss"])
         assert [len(set(w)) for w in widths] == [1, 1] and widths[0][0] < widths[1][0]
@@ -294,37 +294,44 @@ def test_position_weights_reach_the_loss(make_reward_model):
     assert losses["sequence"] != pytest.approx(losses["token"], abs=1e-6)
 
 
-def test_an_update_encodes_its_batch_once_and_equals_k_single_steps(make_reward_model):
-    """Without replay the K steps of an update share one encoding and one policy log-prob pass (π_θ does
-    not change during an update) and reach exactly what K separate steps on the same batch reach; with
-    replay every step draws, encodes and asks for the log-probs of its own batch."""
+@pytest.mark.parametrize("head, form", [("linear", "airl"), ("log_ratio", "gail")])
+def test_an_update_encodes_its_batch_once_and_equals_k_single_steps(make_reward_model, head, form):
+    """Without replay the K steps of an update share one encoding, one policy log-prob pass (π_θ does not
+    change during an update) and one π_ref pass per micro-batch (π_ref is frozen), and reach exactly what
+    K separate steps on the same batch reach; with replay every step draws, encodes and asks for the
+    log-probs of its own batch."""
     import copy
 
     torch.manual_seed(0)
-    model = make_reward_model(head="linear", form="airl", head_init_std=0.02)
+    model = make_reward_model(head=head, form=form, head_init_std=0.02)
     twin = copy.deepcopy(model)
-    calls = []
+    calls, reference_passes = [], []
 
     def policy_logprobs(encoded):  # deterministic, token-dependent values
         calls.append(len(encoded))
         return [[-0.01 * (t % 7 + 1) for t in e.completion_ids] for e in encoded]
 
-    config = DiscriminatorConfig(form="airl", updates_per_step=3)
-    disc = Discriminator(model, config, policy_tokenizer_hash=model.tokenizer_hash, policy_logprobs=policy_logprobs)
+    for rm in (model, twin):
+        reference = rm._reference_logprobs
+        rm._reference_logprobs = lambda *args, reference=reference: reference_passes.append(1) or reference(*args)
+    airl = {"policy_tokenizer_hash": model.tokenizer_hash, "policy_logprobs": policy_logprobs} if form == "airl" else {}
+    config = DiscriminatorConfig(form=form, updates_per_step=3, micro_batch_size=2)
+    disc = Discriminator(model, config, **airl)
     metrics = disc.update(*_batch())
-    assert calls == [3]
-    other = Discriminator(twin, config, policy_tokenizer_hash=model.tokenizer_hash, policy_logprobs=policy_logprobs)
+    assert calls == ([3] if form == "airl" else [])
+    assert len(reference_passes) == (2 if head == "log_ratio" else 0)  # 3 samples: 2 micro-batches, once
+    other = Discriminator(twin, config, **airl)
     positives, negatives = _batch()
     history = [other.step(positives + negatives) for _ in range(3)]
-    assert calls == [3, 3, 3, 3]
+    assert calls == ([3, 3, 3, 3] if form == "airl" else [])
     assert metrics == {key: sum(h[key] for h in history) / 3 for key in history[0]}
     for got, expected in zip(model.parameters(), twin.parameters(), strict=True):
         assert torch.equal(got, expected)
 
-    calls.clear()
-    replayed = Discriminator(make_reward_model(head="linear", form="airl"),
-                             DiscriminatorConfig(form="airl", updates_per_step=2, replay_buffer_size=8,
-                                                 replay_batch_size=1),
-                             policy_tokenizer_hash=model.tokenizer_hash, policy_logprobs=policy_logprobs)
-    replayed.update(*_batch())
-    assert calls == [2, 2]
+    if form == "airl":
+        calls.clear()
+        replayed = Discriminator(make_reward_model(head="linear", form="airl"),
+                                 DiscriminatorConfig(form="airl", updates_per_step=2, replay_buffer_size=8,
+                                                     replay_batch_size=1), **airl)
+        replayed.update(*_batch())
+        assert calls == [2, 2]

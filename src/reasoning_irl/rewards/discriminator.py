@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -40,6 +39,7 @@ from reasoning_irl import distributed
 from reasoning_irl.config.reward import DiscriminatorConfig
 from reasoning_irl.faults import fault_point
 from reasoning_irl.models.encoding import EncodedSample
+from reasoning_irl.rewards.encoded_batch import EncodedBatch
 from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS
 from reasoning_irl.rewards.labels import DiscriminatorSample, position_labels
 from reasoning_irl.rewards.losses import (
@@ -53,22 +53,11 @@ from reasoning_irl.rewards.losses import (
 from reasoning_irl.rewards.perturbations import check_perturbations, default_perturbations, perturb_traces
 from reasoning_irl.rewards.positions import segment_ids
 from reasoning_irl.rewards.replay import ReplayBuffer
-from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
+from reasoning_irl.rewards.reward_model import Prepared, RewardModel, SampleOutput, ScoredSample
 
 #: The reward model's encoded samples → per sample, the policy's log-prob of each of its completion tokens
 #: (the ids are the policy's own: ``airl`` requires one tokenizer), the appended EOS included.
 PolicyLogprobs = Callable[[Sequence[EncodedSample]], Sequence[Sequence[float]]]
-
-
-@dataclass
-class EncodedBatch:
-    """The samples of one step, length-sorted, with what :meth:`Discriminator._step` needs of each: the
-    prepared encoding, the policy's token log-probs (``airl``; else None) and the position labels."""
-
-    samples: list[DiscriminatorSample]
-    prepared: list[Prepared]
-    logprobs: list[torch.Tensor | None]
-    labelled: list[tuple[list[int], list[float], list[float]]]
 
 
 class Discriminator:
@@ -211,18 +200,18 @@ class Discriminator:
         return self._step(self.encode_batch(samples))
 
     def _step(self, batch: EncodedBatch) -> dict[str, float]:
-        """One optimiser step on an :meth:`encode_batch` (which it leaves unchanged: K steps may share it)."""
+        """One optimiser step on an :meth:`encode_batch` (K steps may share it: only its π_ref cache grows)."""
         cfg = self.config
         self.reward_model.train()
-        samples, prepared, logprobs, labelled = batch.samples, batch.prepared, batch.logprobs, batch.labelled
         self.optimizer.zero_grad(set_to_none=True)
-        experts = [s.kind == "expert" for s in samples]
+        experts = [s.kind == "expert" for s in batch.samples]
         if cfg.loss == "bradley_terry":
-            stats = self._bradley_terry(samples, prepared, logprobs, experts)
+            stats = self._bradley_terry(batch, experts)
         else:
-            stats = self._position_loss(prepared, logprobs, labelled, experts)
+            stats = self._position_loss(batch, experts)
         if cfg.loss == "wgan" and cfg.gradient_penalty > 0:
-            stats["gradient_penalty"] = self._gradient_penalty(samples, prepared, logprobs, labelled)
+            stats["gradient_penalty"] = self._gradient_penalty(batch.samples, batch.prepared, batch.logprobs,
+                                                               batch.labelled)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
         distributed.average_gradients(params)  # several processes: keep the replicas equal (no-op for one)
         grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm else math.inf)
@@ -251,8 +240,7 @@ class Discriminator:
             if len(value) < length:
                 raise ValueError(f"got {len(value)} policy log-probs for a completion of {length} reward-model "
                                  f"tokens ({sample.completion[:40]!r}…); the tokenizations differ")
-            tokens = torch.tensor(list(value[:length]), dtype=torch.float32)
-            out.append(tokens)
+            out.append(torch.tensor(list(value[:length]), dtype=torch.float32))
         return out
 
     def _sample_logits(self, prep: Prepared, output, logprobs: torch.Tensor | None) -> torch.Tensor:
@@ -273,8 +261,16 @@ class Discriminator:
         nll = [-out.token_logprobs.mean() for i, out in zip(chunk, outputs) if experts[i]]
         return torch.stack(nll).sum() / count if nll else None
 
-    def _position_loss(self, prepared, logprobs, labelled, experts) -> dict[str, float]:
-        cfg = self.config
+    def _forward(self, batch: EncodedBatch, chunk: range) -> list[SampleOutput]:
+        """:meth:`RewardModel.forward_prepared` of a micro-batch, π_ref's log-probs kept for the next steps."""
+        cached = batch.reference.get(chunk.start)
+        outputs = self.reward_model.forward_prepared([batch.prepared[i] for i in chunk], reference_logprobs=cached)
+        if cached is None and outputs and outputs[0].reference_logprobs is not None:
+            batch.reference[chunk.start] = [out.reference_logprobs for out in outputs]
+        return outputs
+
+    def _position_loss(self, batch: EncodedBatch, experts) -> dict[str, float]:
+        cfg, prepared, logprobs, labelled = self.config, batch.prepared, batch.logprobs, batch.labelled
         anchor_total = None
         labels = torch.tensor([y for _, ys, _ in labelled for y in ys])
         weights = torch.tensor([w for _, _, ws in labelled for w in ws])
@@ -283,7 +279,7 @@ class Discriminator:
         all_logits = []
         for begin in range(0, len(prepared), cfg.micro_batch_size):
             chunk = range(begin, min(begin + cfg.micro_batch_size, len(prepared)))
-            outputs = self.reward_model.forward_prepared([prepared[i] for i in chunk])
+            outputs = self._forward(batch, chunk)
             chunk_logits = torch.cat([self._sample_logits(prepared[i], out, logprobs[i])[labelled[i][0]]
                                       for i, out in zip(chunk, outputs)])
             size = chunk_logits.shape[0]
@@ -305,11 +301,12 @@ class Discriminator:
             stats["expert_nll"] = anchor_total
         return stats
 
-    def _bradley_terry(self, samples, prepared, logprobs, experts) -> dict[str, float]:
+    def _bradley_terry(self, batch: EncodedBatch, experts) -> dict[str, float]:
+        samples, prepared, logprobs = batch.samples, batch.prepared, batch.logprobs
         sequence_logits, anchors = [], []
         for begin in range(0, len(prepared), self.config.micro_batch_size):
             chunk = range(begin, min(begin + self.config.micro_batch_size, len(prepared)))
-            outputs = self.reward_model.forward_prepared([prepared[i] for i in chunk])
+            outputs = self._forward(batch, chunk)
             anchor = self._expert_nll(chunk, outputs, experts)
             if anchor is not None:
                 anchors.append(anchor)
