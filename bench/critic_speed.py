@@ -1,6 +1,6 @@
 """The critic (discriminator) update against an SFT training step: tokens/s side by side in one process.
 
-    OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python bench/critic_speed.py [--repeats 3] [--quick]
+    OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python bench/critic_speed.py [--repeats 3] [--quick] [--label L]
 
 Both sides run on the same warm-started tiny policy (the tests' fixture,
 :func:`reasoning_irl.testing.warm_started_policy`, cached under ``$REASONING_IRL_CACHE``) and the same
@@ -22,7 +22,9 @@ the ``airl`` form's policy log-prob pass and π_ref's pass of ``log_ratio`` are 
 same tokens, timed but not counted. Each repeat times SFT and then every cell, so that load on the
 machine hits both; the JSON keeps every repeat and reports medians and the ratio
 SFT tokens/s ÷ critic tokens/s (1 = as fast as SFT; issue 19 asks for ≤ 1.5). Writes
-``bench/results/critic_speed.json`` (``--output`` to write elsewhere), with the load average.
+``bench/results/critic_speed.json`` (``--output`` to write elsewhere), with the load average and the
+folder of the ``reasoning_irl`` package measured: ``PYTHONPATH=<old checkout>/src`` measures older code
+with this script (``--label`` says which).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="one repeat of one SFT step, not written")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "critic_speed.json")
+    parser.add_argument("--label", default="", help="what was measured, kept in the JSON (e.g. the code's commit)")
     return parser.parse_args()
 
 
@@ -156,6 +159,7 @@ def main() -> None:
         args.repeats, args.sft_steps = 1, 1
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    import reasoning_irl
     from reasoning_irl.io import atomic_write_text
     from reasoning_irl.tasks import get_task
     from reasoning_irl.testing import warm_started_policy
@@ -200,6 +204,7 @@ def main() -> None:
         "shapes": shapes, "summary": summary, "repeats": repeats,
         "torch": torch.__version__, "threads": torch.get_num_threads(), "uptime": uptime,
         "load_average_1_5_15min": [round(x, 2) for x in os.getloadavg()],
+        "package": str(Path(reasoning_irl.__file__).parent),  # the code measured (PYTHONPATH may point elsewhere)
         "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                      cwd=ROOT).stdout.strip(),
     }
