@@ -8,7 +8,8 @@ trainer only hands it batches and asks it for rewards. One :meth:`Discriminator.
 2. K = ``updates_per_step`` times: draw the batch (the current one, or ``replay_batch_size`` per class
    from the buffer), label its scored positions (:mod:`.labels`), form the logits (:mod:`.forms`),
    compute the loss (:mod:`.losses`) over micro-batches with batch-exact normalisation, clip the
-   gradient norm and take one AdamW step;
+   gradient norm and take one AdamW step (the current batch is encoded once for all K:
+   :mod:`.encoded_batch`);
 3. return metrics averaged over the K steps: ``loss``, ``acc_pos`` / ``acc_neg`` (weighted fraction of
    positive / negative labelled positions on the right side of 0), ``logit_pos_mean`` /
    ``logit_neg_mean``, ``grad_norm`` (before clipping), ``num_pos`` / ``num_neg`` (sequences with a
