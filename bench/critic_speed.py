@@ -14,7 +14,8 @@ arith expert traces, on ``--threads`` torch threads (1 by default: the machine i
   expert traces of ``training.batch_prompts`` prompts, ``sampling.num_generations`` policy samples per
   prompt drawn once from the policy, one perturbed copy per expert — the perturbation is timed) and
   :meth:`Discriminator.update` with ``updates_per_step`` = K optimiser steps, for each cell of
-  ``CELLS`` (the default ``airl`` form with the ``log_prob`` head, and ``gail`` with ``log_ratio``).
+  ``CELLS`` (the default ``airl`` form with the ``log_prob`` head, and ``gail`` with ``log_ratio`` at
+  K = 3 and at K = 1).
 
 Tokens are real (non-pad) prompt + completion tokens that go through a training forward/backward: an
 SFT step counts its batch once, a critic update counts its batch K times (one per optimiser step);
@@ -47,6 +48,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CELLS = {
     "airl_log_prob": [],
     "gail_log_ratio": ["discriminator.form=gail", "reward.head=log_ratio", "reward.beta=0.2"],
+    # issue 19's feasibility protocol: one optimiser step per update, so nothing is shared between steps
+    "gail_log_ratio_k1": ["discriminator.form=gail", "reward.head=log_ratio", "reward.beta=0.2",
+                          "discriminator.updates_per_step=1"],
 }
 
 
