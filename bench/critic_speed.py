@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CELLS = {
     "airl_log_prob": [],
     "gail_log_ratio": ["discriminator.form=gail", "reward.head=log_ratio", "reward.beta=0.2"],
-    # issue 19's feasibility protocol: one optimiser step per update, so nothing is shared between steps
+    # one optimiser step per update, as in issue 19's feasibility protocol: nothing shared between steps
     "gail_log_ratio_k1": ["discriminator.form=gail", "reward.head=log_ratio", "reward.beta=0.2",
                           "discriminator.updates_per_step=1"],
 }
