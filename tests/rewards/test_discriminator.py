@@ -150,9 +150,9 @@ def test_airl_uses_the_policy_logprobs_of_the_same_tokens(make_reward_model):
     model = make_reward_model(head="linear", form="airl", head_init_std=0.02)
     seen = []
 
-    def policy_logprobs(prompts, completions):
-        seen.extend(completions)
-        return [[-1.0] * 200 for _ in completions]
+    def policy_logprobs(encoded):
+        seen.extend(e.completion for e in encoded)
+        return [[-1.0] * 200 for _ in encoded]
 
     disc = Discriminator(model, DiscriminatorConfig(form="airl", updates_per_step=1),
                          policy_tokenizer_hash=model.tokenizer_hash, policy_logprobs=policy_logprobs)
@@ -160,7 +160,7 @@ def test_airl_uses_the_policy_logprobs_of_the_same_tokens(make_reward_model):
     assert len(seen) == 3 and metrics["grad_norm"] > 0
     short = Discriminator(model, DiscriminatorConfig(form="airl", updates_per_step=1),
                           policy_tokenizer_hash=model.tokenizer_hash,
-                          policy_logprobs=lambda p, c: [[-1.0] * 3 for _ in c])
+                          policy_logprobs=lambda encoded: [[-1.0] * 3 for _ in encoded])
     with pytest.raises(ValueError, match="tokenizations differ"):
         short.update(*_batch())
     rewards = disc.policy_rewards([PROMPT], [EXPERT])[0]
@@ -186,7 +186,7 @@ def test_an_unfinished_policy_sample_is_scored_without_eos_and_without_terminal_
     model.prepare = spy_prepare
     disc = Discriminator(model, DiscriminatorConfig(form="airl", updates_per_step=1),
                          policy_tokenizer_hash=model.tokenizer_hash,
-                         policy_logprobs=lambda p, c: [[-1.0] * 200 for _ in c])
+                         policy_logprobs=lambda encoded: [[-1.0] * 200 for _ in encoded])
     expert = DiscriminatorSample(PROMPT, EXPERT, "expert", problem_id="p0")
     cut = DiscriminatorSample(PROMPT, EXPERT[:20], "policy", problem_id="p0", finished=False)
     Discriminator._sample_logits = spy_logits
@@ -216,7 +216,7 @@ def test_wgan_penalty_differentiates_the_critic_the_loss_uses(make_reward_model,
         with torch.no_grad():
             model.head.potential.weight.normal_(std=0.3)
     extra = {} if form == "gail" else {"policy_tokenizer_hash": model.tokenizer_hash,
-                                       "policy_logprobs": lambda p, c: [[-0.7] * 200 for _ in c]}
+                                       "policy_logprobs": lambda encoded: [[-0.7] * 200 for _ in encoded]}
     disc = Discriminator(model, DiscriminatorConfig(form=form, loss="wgan", gradient_penalty=1.0, updates_per_step=1),
                          **extra)
     seen = []
@@ -242,7 +242,7 @@ def test_wgan_penalty_sees_the_airl_potentials(make_reward_model):
         model.head.potential.weight.normal_(std=0.3)
     disc = Discriminator(model, DiscriminatorConfig(form="airl", loss="wgan", gradient_penalty=1.0, updates_per_step=1),
                          policy_tokenizer_hash=model.tokenizer_hash,
-                         policy_logprobs=lambda p, c: [[-0.7] * 200 for _ in c])
+                         policy_logprobs=lambda encoded: [[-0.7] * 200 for _ in encoded])
     metrics = disc.update(*_batch())
     assert metrics["gradient_penalty"] != pytest.approx(1.0)  # (‖∇‖ − 1)² = 1 would mean ∇ = 0
 
@@ -272,8 +272,8 @@ def test_micro_batches_are_length_sorted(make_reward_model, monkeypatch):
     for batch in ((experts, negatives), (experts[::-1], negatives[::-1])):
         widths = []
         monkeypatch.setattr(model, "forward_prepared",
-                            lambda prepared, forward=forward, widths=widths: widths.append(
-                                [len(p.encoded.input_ids) for p in prepared]) or forward(prepared))
+                            lambda prepared, forward=forward, widths=widths, **kwargs: widths.append(
+                                [len(p.encoded.input_ids) for p in prepared]) or forward(prepared, **kwargs))
         disc = Discriminator(model, DiscriminatorConfig(form="gail", micro_batch_size=2, learning_rate=0.0))
         losses.append(disc.step(batch[0] + batch[1])["loss"])
         assert [len(set(w)) for w in widths] == [1, 1] and widths[0][0] < widths[1][0]
@@ -322,3 +322,46 @@ def test_expert_weight_refusals():
         DiscriminatorConfig(expert_weight=0)
     with pytest.raises(ValueError, match="bradley_terry"):
         DiscriminatorConfig(expert_weight=0.5, loss="bradley_terry")
+
+
+@pytest.mark.parametrize("head, form", [("linear", "airl"), ("log_ratio", "gail")])
+def test_an_update_encodes_its_batch_once_and_equals_k_single_steps(make_reward_model, head, form):
+    """Without replay the K steps of an update share one encoding, one policy log-prob pass (π_θ does not
+    change during an update) and one π_ref pass per micro-batch (π_ref is frozen), and reach exactly what
+    K separate steps on the same batch reach; with replay every step draws, encodes and asks for the
+    log-probs of its own batch."""
+    import copy
+
+    torch.manual_seed(0)
+    model = make_reward_model(head=head, form=form, head_init_std=0.02)
+    twin = copy.deepcopy(model)
+    calls, reference_passes = [], []
+
+    def policy_logprobs(encoded):  # deterministic, token-dependent values
+        calls.append(len(encoded))
+        return [[-0.01 * (t % 7 + 1) for t in e.completion_ids] for e in encoded]
+
+    for rm in (model, twin):
+        reference = rm._reference_logprobs
+        rm._reference_logprobs = lambda *args, reference=reference: reference_passes.append(1) or reference(*args)
+    airl = {"policy_tokenizer_hash": model.tokenizer_hash, "policy_logprobs": policy_logprobs} if form == "airl" else {}
+    config = DiscriminatorConfig(form=form, updates_per_step=3, micro_batch_size=2)
+    disc = Discriminator(model, config, **airl)
+    metrics = disc.update(*_batch())
+    assert calls == ([3] if form == "airl" else [])
+    assert len(reference_passes) == (2 if head == "log_ratio" else 0)  # 3 samples: 2 micro-batches, once
+    other = Discriminator(twin, config, **airl)
+    positives, negatives = _batch()
+    history = [other.step(positives + negatives) for _ in range(3)]
+    assert calls == ([3, 3, 3, 3] if form == "airl" else [])
+    assert metrics == {key: sum(h[key] for h in history) / 3 for key in history[0]}
+    for got, expected in zip(model.parameters(), twin.parameters(), strict=True):
+        assert torch.equal(got, expected)
+
+    if form == "airl":
+        calls.clear()
+        replayed = Discriminator(make_reward_model(head="linear", form="airl"),
+                                 DiscriminatorConfig(form="airl", updates_per_step=2, replay_buffer_size=8,
+                                                     replay_batch_size=1), **airl)
+        replayed.update(*_batch())
+        assert calls == [2, 2]

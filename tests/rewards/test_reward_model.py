@@ -112,7 +112,7 @@ def test_save_then_load_gives_identical_scores(make_reward_model, tmp_path, head
     model = make_reward_model(head=head, lora_rank=lora_rank, head_init_std=0.02, form=form)
     cfg = DiscriminatorConfig(updates_per_step=2, learning_rate=1e-2, form=form)
     disc = Discriminator(model, cfg, policy_tokenizer_hash=model.tokenizer_hash,
-                         policy_logprobs=lambda prompts, completions: [[-0.5] * 100 for _ in completions])
+                         policy_logprobs=lambda encoded: [[-0.5] * 100 for _ in encoded])
     expert = DiscriminatorSample(PROMPT, COMPLETION, "expert")
     negative = DiscriminatorSample(PROMPT, COMPLETION.replace("14\n</answer>", "15\n</answer>"), "policy")
     before = model.score([PROMPT], [negative.completion])[0].scores

@@ -6,7 +6,7 @@ import torch
 
 from reasoning_irl.config.model import ModelConfig
 from reasoning_irl.models import apply_lora, collate, encode
-from reasoning_irl.rl.logprobs import completion_logprobs
+from reasoning_irl.rl.logprobs import completion_logprobs, encoded_token_logprobs
 from reasoning_irl.rl.policy_loss import make_reference, reference_logprobs
 
 
@@ -76,3 +76,24 @@ def test_reference_is_the_lora_disabled_base_or_a_frozen_copy(tiny):
     frozen = make_reference(model, kl_beta=0.1)
     assert not any(p.requires_grad for p in frozen.parameters())
     assert torch.allclose(reference_logprobs(model, frozen, *args), base, atol=1e-6)
+
+
+def test_encoded_token_logprobs_of_shared_encodings_equal_the_policys_own_encoding(tiny):
+    """The airl critic hands the policy the reward model's encodings (no second tokenisation): per token,
+    the log-probs equal those of the policy's own encoding of each (prompt, completion) with the EOS
+    appended, as before — for an unfinished rollout (no EOS) the prefix of those — in any micro-batching."""
+    model, tokenizer = tiny
+    rows = [([{"role": "user", "content": "3 + 4"}], "<think>\n3 + 4 = 7\n</think>", True),
+            ([{"role": "user", "content": "12 * 3 - 1, then halve it"}], "<answer>\n7\n</answer>", False),
+            ([{"role": "user", "content": "1 + 1"}], "<think>\n1 + 1 = 2\n</think>\n<answer>\n2", False),
+            ([{"role": "user", "content": "2 * 5"}], "10", True)]
+    shared = [encode(tokenizer, p, c, append_eos=finished) for p, c, finished in rows]  # RewardModel.prepare's
+    for size in (1, 3, 4):
+        got = encoded_token_logprobs(model, shared, tokenizer.pad_token_id, micro_batch_size=size)
+        assert [len(g) for g in got] == [s.completion_length for s in shared]
+        for (prompt, completion, _), values in zip(rows, got):
+            own = collate([encode(tokenizer, prompt, completion, append_eos=True)], tokenizer.pad_token_id)
+            with torch.no_grad():
+                expected = completion_logprobs(model, own["input_ids"], own["attention_mask"],
+                                               own["completion_mask"])[own["completion_mask"]]
+            assert torch.allclose(torch.tensor(values), expected[: len(values)], atol=1e-5)

@@ -8,7 +8,8 @@ trainer only hands it batches and asks it for rewards. One :meth:`Discriminator.
 2. K = ``updates_per_step`` times: draw the batch (the current one, or ``replay_batch_size`` per class
    from the buffer), label its scored positions (:mod:`.labels`), form the logits (:mod:`.forms`),
    compute the loss (:mod:`.losses`) over micro-batches with batch-exact normalisation, clip the
-   gradient norm and take one AdamW step;
+   gradient norm and take one AdamW step (the current batch is encoded once for all K:
+   :mod:`.encoded_batch`);
 3. return metrics averaged over the K steps: ``loss``, ``acc_pos`` / ``acc_neg`` (weighted fraction of
    positive / negative labelled positions on the right side of 0), ``logit_pos_mean`` /
    ``logit_neg_mean``, ``grad_norm`` (before clipping), ``num_pos`` / ``num_neg`` (sequences with a
@@ -38,6 +39,8 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from reasoning_irl import distributed
 from reasoning_irl.config.reward import DiscriminatorConfig
 from reasoning_irl.faults import fault_point
+from reasoning_irl.models.encoding import EncodedSample
+from reasoning_irl.rewards.encoded_batch import EncodedBatch
 from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS
 from reasoning_irl.rewards.labels import DiscriminatorSample, position_labels
 from reasoning_irl.rewards.losses import (
@@ -45,15 +48,17 @@ from reasoning_irl.rewards.losses import (
     bradley_terry,
     class_balanced_bce,
     gradient_penalty,
+    position_accuracy,
     wgan_critic_loss,
 )
 from reasoning_irl.rewards.perturbations import check_perturbations, default_perturbations, perturb_traces
 from reasoning_irl.rewards.positions import segment_ids
 from reasoning_irl.rewards.replay import ReplayBuffer
-from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
+from reasoning_irl.rewards.reward_model import Prepared, RewardModel, SampleOutput, ScoredSample
 
-#: (prompts, completions) → per completion, the policy's log-prob of each completion token (EOS included).
-PolicyLogprobs = Callable[[Sequence[Any], Sequence[str]], Sequence[Sequence[float]]]
+#: The reward model's encoded samples → per sample, the policy's log-prob of each of its completion tokens
+#: (the ids are the policy's own: ``airl`` requires one tokenizer), the appended EOS included.
+PolicyLogprobs = Callable[[Sequence[EncodedSample]], Sequence[Sequence[float]]]
 
 
 class Discriminator:
@@ -161,42 +166,54 @@ class Discriminator:
     def update(self, positives: Sequence[DiscriminatorSample], negatives: Sequence[DiscriminatorSample],
                updates: int | None = None) -> dict[str, float]:
         """Push (replay) and take K optimiser steps (``updates``, default ``updates_per_step``); metrics
-        averaged over the steps."""
+        averaged over the steps. Without replay the K steps train on the same batch, so it is encoded,
+        labelled and given its policy log-probs (π_θ does not change during an update) once."""
         if self.replay is not None:
             self.replay.push(positives, negatives)
-        history = []
+        history, batch = [], None
         for _ in range(self.config.updates_per_step if updates is None else updates):
             if self.replay is not None:
                 batch_pos, batch_neg = self.replay.sample(self.config.replay_batch_size)
+                history.append(self.step(batch_pos + batch_neg))
             else:
-                batch_pos, batch_neg = list(positives), list(negatives)
-            history.append(self.step(batch_pos + batch_neg))
+                if batch is None:
+                    batch = self.encode_batch([*positives, *negatives])
+                history.append(self._step(batch))
         if not history:
             return {}
         return {key: sum(h[key] for h in history) / len(history) for key in history[0]}
 
-    def step(self, samples: Sequence[DiscriminatorSample]) -> dict[str, float]:
-        """One optimiser step on ``samples`` (experts, perturbed traces and policy samples mixed)."""
+    def encode_batch(self, samples: Sequence[DiscriminatorSample]) -> EncodedBatch:
+        """``samples`` encoded for a step: prepared, length-sorted, with their policy log-probs and labels."""
         model, cfg = self.reward_model, self.config
-        model.train()
         prepared = [model.prepare(s.prompt, s.completion, s.steps, finished=s.finished) for s in samples]
         # Length-sorted, so that each micro-batch is padded to similar lengths (a sum over samples: the
         # order changes nothing but rounding).
         order = sorted(range(len(samples)), key=lambda i: len(prepared[i].encoded.input_ids))
         samples, prepared = [samples[i] for i in order], [prepared[i] for i in order]
-        logprobs = self._policy_logprobs(samples, prepared)
         labelled = [position_labels(s, p.positions, p.encoded.completion_offsets, cfg.label_positions,
                                     cfg.relabel_correct_samples, cfg.policy_weight, cfg.position_weights,
                                     cfg.expert_weight)
                     for s, p in zip(samples, prepared)]
+        return EncodedBatch(samples, prepared, self._policy_logprobs(samples, prepared), labelled)
+
+    def step(self, samples: Sequence[DiscriminatorSample]) -> dict[str, float]:
+        """One optimiser step on ``samples`` (experts, perturbed traces and policy samples mixed)."""
+        return self._step(self.encode_batch(samples))
+
+    def _step(self, batch: EncodedBatch) -> dict[str, float]:
+        """One optimiser step on an :meth:`encode_batch` (K steps may share it: only its π_ref cache grows)."""
+        cfg = self.config
+        self.reward_model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        experts = [s.kind == "expert" for s in samples]
+        experts = [s.kind == "expert" for s in batch.samples]
         if cfg.loss == "bradley_terry":
-            stats = self._bradley_terry(samples, prepared, logprobs, experts)
+            stats = self._bradley_terry(batch, experts)
         else:
-            stats = self._position_loss(prepared, logprobs, labelled, experts)
+            stats = self._position_loss(batch, experts)
         if cfg.loss == "wgan" and cfg.gradient_penalty > 0:
-            stats["gradient_penalty"] = self._gradient_penalty(samples, prepared, logprobs, labelled)
+            stats["gradient_penalty"] = self._gradient_penalty(batch.samples, batch.prepared, batch.logprobs,
+                                                               batch.labelled)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
         distributed.average_gradients(params)  # several processes: keep the replicas equal (no-op for one)
         grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm else math.inf)
@@ -213,7 +230,7 @@ class Discriminator:
         if not self.reward_model.form.needs_policy_logprobs:
             return [None] * len(samples)
         if self.policy_logprobs is not None:
-            values = self.policy_logprobs([s.prompt for s in samples], [s.completion for s in samples])
+            values = self.policy_logprobs([p.encoded for p in prepared])
         else:
             values = [s.policy_logprobs for s in samples]
         out = []
@@ -225,8 +242,7 @@ class Discriminator:
             if len(value) < length:
                 raise ValueError(f"got {len(value)} policy log-probs for a completion of {length} reward-model "
                                  f"tokens ({sample.completion[:40]!r}…); the tokenizations differ")
-            tokens = torch.tensor(list(value[:length]), dtype=torch.float32)
-            out.append(tokens)
+            out.append(torch.tensor(list(value[:length]), dtype=torch.float32))
         return out
 
     def _sample_logits(self, prep: Prepared, output, logprobs: torch.Tensor | None) -> torch.Tensor:
@@ -247,8 +263,16 @@ class Discriminator:
         nll = [-out.token_logprobs.mean() for i, out in zip(chunk, outputs) if experts[i]]
         return torch.stack(nll).sum() / count if nll else None
 
-    def _position_loss(self, prepared, logprobs, labelled, experts) -> dict[str, float]:
-        cfg = self.config
+    def _forward(self, batch: EncodedBatch, chunk: range) -> list[SampleOutput]:
+        """:meth:`RewardModel.forward_prepared` of a micro-batch, π_ref's log-probs kept for the next steps."""
+        cached = batch.reference.get(chunk.start)
+        outputs = self.reward_model.forward_prepared([batch.prepared[i] for i in chunk], reference_logprobs=cached)
+        if cached is None and outputs and outputs[0].reference_logprobs is not None:
+            batch.reference[chunk.start] = [out.reference_logprobs for out in outputs]
+        return outputs
+
+    def _position_loss(self, batch: EncodedBatch, experts) -> dict[str, float]:
+        cfg, prepared, logprobs, labelled = self.config, batch.prepared, batch.logprobs, batch.labelled
         anchor_total = None
         labels = torch.tensor([y for _, ys, _ in labelled for y in ys])
         weights = torch.tensor([w for _, _, ws in labelled for w in ws])
@@ -257,7 +281,7 @@ class Discriminator:
         all_logits = []
         for begin in range(0, len(prepared), cfg.micro_batch_size):
             chunk = range(begin, min(begin + cfg.micro_batch_size, len(prepared)))
-            outputs = self.reward_model.forward_prepared([prepared[i] for i in chunk])
+            outputs = self._forward(batch, chunk)
             chunk_logits = torch.cat([self._sample_logits(prepared[i], out, logprobs[i])[labelled[i][0]]
                                       for i, out in zip(chunk, outputs)])
             size = chunk_logits.shape[0]
@@ -274,16 +298,17 @@ class Discriminator:
             total += float(loss.detach())
             cursor += size
             all_logits.append(chunk_logits.detach().cpu())
-        stats = {"loss": total, **_accuracy(torch.cat(all_logits), labels, weights, labelled)}
+        stats = {"loss": total, **position_accuracy(torch.cat(all_logits), labels, weights, labelled)}
         if anchor_total is not None:
             stats["expert_nll"] = anchor_total
         return stats
 
-    def _bradley_terry(self, samples, prepared, logprobs, experts) -> dict[str, float]:
+    def _bradley_terry(self, batch: EncodedBatch, experts) -> dict[str, float]:
+        samples, prepared, logprobs = batch.samples, batch.prepared, batch.logprobs
         sequence_logits, anchors = [], []
         for begin in range(0, len(prepared), self.config.micro_batch_size):
             chunk = range(begin, min(begin + self.config.micro_batch_size, len(prepared)))
-            outputs = self.reward_model.forward_prepared([prepared[i] for i in chunk])
+            outputs = self._forward(batch, chunk)
             anchor = self._expert_nll(chunk, outputs, experts)
             if anchor is not None:
                 anchors.append(anchor)
@@ -365,20 +390,3 @@ class Discriminator:
         penalty.backward()
         return float(penalty.detach())
 
-
-def _accuracy(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, labelled) -> dict[str, float]:
-    positive = labels > 0.5
-    correct = ((logits > 0) == positive).float()
-
-    def weighted(mask: torch.Tensor, values: torch.Tensor) -> float:
-        total = float((weights * mask).sum())
-        return float((weights * mask * values).sum()) / total if total > 0 else float("nan")
-
-    return {
-        "acc_pos": weighted(positive.float(), correct),
-        "acc_neg": weighted((~positive).float(), correct),
-        "logit_pos_mean": weighted(positive.float(), logits),
-        "logit_neg_mean": weighted((~positive).float(), logits),
-        "num_pos": float(sum(1 for _, ys, _ in labelled if any(y > 0.5 for y in ys))),
-        "num_neg": float(sum(1 for _, ys, _ in labelled if any(y < 0.5 for y in ys))),
-    }

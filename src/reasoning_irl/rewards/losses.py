@@ -17,6 +17,8 @@ When one class has no labelled position, BCE and WGAN use the other class's term
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -105,3 +107,25 @@ def bradley_terry(expert_scores: torch.Tensor, negative_scores: torch.Tensor, ma
             "each negative's problem to have an expert trace"
         )
     return F.softplus(-(expert_scores - negative_scores - margin)).mean()
+
+
+def position_accuracy(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor,
+                      labelled: Sequence[tuple[list[int], list[float], list[float]]]) -> dict[str, float]:
+    """The discriminator's metrics over labelled positions (weighted by ``weights``): ``acc_pos`` / ``acc_neg``
+    (share on the right side of 0), ``logit_pos_mean`` / ``logit_neg_mean``, and ``num_pos`` / ``num_neg``
+    (sequences of ``labelled`` with a positive / negative label)."""
+    positive = labels > 0.5
+    correct = ((logits > 0) == positive).float()
+
+    def weighted(mask: torch.Tensor, values: torch.Tensor) -> float:
+        total = float((weights * mask).sum())
+        return float((weights * mask * values).sum()) / total if total > 0 else float("nan")
+
+    return {
+        "acc_pos": weighted(positive.float(), correct),
+        "acc_neg": weighted((~positive).float(), correct),
+        "logit_pos_mean": weighted(positive.float(), logits),
+        "logit_neg_mean": weighted((~positive).float(), logits),
+        "num_pos": float(sum(1 for _, ys, _ in labelled if any(y > 0.5 for y in ys))),
+        "num_neg": float(sum(1 for _, ys, _ in labelled if any(y < 0.5 for y in ys))),
+    }

@@ -80,6 +80,8 @@ class SampleOutput:
     potentials: torch.Tensor | None
     #: log π_ψ of each completion token (the likelihood heads; else None).
     token_logprobs: torch.Tensor | None = None
+    #: log π_ref of each completion token (``log_ratio``; else None), without gradients.
+    reference_logprobs: torch.Tensor | None = None
 
 
 @dataclass
@@ -215,8 +217,12 @@ class RewardModel(nn.Module):
                 for i, (p, c) in enumerate(zip(prompts, completions))]
 
     # --- the differentiable path --------------------------------------------------------------------
-    def forward_prepared(self, prepared: Sequence[Prepared]) -> list[SampleOutput]:
-        """Scores of a batch of prepared samples, with gradients (one forward pass of the backbone)."""
+    def forward_prepared(self, prepared: Sequence[Prepared],
+                         reference_logprobs: Sequence[torch.Tensor] | None = None) -> list[SampleOutput]:
+        """Scores of a batch of prepared samples, with gradients (one forward pass of the backbone).
+
+        ``reference_logprobs``: the ``SampleOutput.reference_logprobs`` of an earlier call on the same
+        samples (π_ref is frozen), used instead of π_ref's forward pass (``log_ratio``; else ignored)."""
         device = next(self.backbone.parameters()).device
         batch = collate([p.encoded for p in prepared], self.tokenizer.pad_token_id, self.padding_side)
         inputs = {k: batch[k].to(device) for k in ("input_ids", "attention_mask", "position_ids")}
@@ -232,7 +238,9 @@ class RewardModel(nn.Module):
             targets = inputs["input_ids"][rows, cols]
             lm_head = self.base_model().get_output_embeddings()
             trained_all = chunked_token_logprobs(lm_head, hidden[rows, cols - 1], targets).split(lengths)
-            if self.config.head == "log_ratio":
+            if self.config.head == "log_ratio" and reference_logprobs is not None:
+                reference_all = list(reference_logprobs)
+            elif self.config.head == "log_ratio":
                 with torch.no_grad():
                     reference_all = self._reference_logprobs(inputs, rows, cols - 1, targets).split(lengths)
         outputs = []
@@ -267,7 +275,7 @@ class RewardModel(nn.Module):
         if self.form.needs_potential:
             before, at = states
             potentials = head("potential", torch.cat([before[None], at[positions]]))  # (K+1,): h_0, then h_k
-        return SampleOutput(token_scores, token_scores[positions], potentials, trained_logprobs)
+        return SampleOutput(token_scores, token_scores[positions], potentials, trained_logprobs, reference_logprobs)
 
     def _reference_logprobs(self, inputs: dict[str, torch.Tensor], rows: torch.Tensor, cols: torch.Tensor,
                             targets: torch.Tensor) -> torch.Tensor:

@@ -12,9 +12,12 @@ segment's log-prob is the sum over its own positions (no off-by-one for callers)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
+from reasoning_irl.models.encoding import EncodedSample, collate
 from reasoning_irl.rewards.heads import chunked_token_logprobs
 
 
@@ -59,3 +62,22 @@ def completion_logprobs(
     # completion_mask[:, 1:] == predicts, and both are read row-major: token t's log-prob lands at t.
     out = torch.zeros(input_ids.shape, dtype=torch.float32, device=input_ids.device)  # (B, L)
     return out.masked_scatter(completion_mask, token_logprobs)
+
+
+@torch.no_grad()
+def encoded_token_logprobs(model: nn.Module, samples: Sequence[EncodedSample], pad_token_id: int,
+                           micro_batch_size: int) -> list[list[float]]:
+    """Per encoded sample (:func:`reasoning_irl.models.encode`), log π of each of its completion tokens,
+    without gradients: :func:`completion_logprobs` over left-padded micro-batches of consecutive samples.
+
+    The ``airl`` discriminator hands it the reward model's own encodings (one tokenizer, so the same ids):
+    the policy's log-probs cover exactly the reward model's completion tokens, with no second tokenisation.
+    """
+    device = next(model.parameters()).device
+    out: list[list[float]] = []
+    for begin in range(0, len(samples), micro_batch_size):
+        batch = collate(samples[begin : begin + micro_batch_size], pad_token_id)
+        mask = batch["completion_mask"].to(device)
+        logprobs = completion_logprobs(model, batch["input_ids"].to(device), batch["attention_mask"].to(device), mask)
+        out.extend(row[row_mask].tolist() for row, row_mask in zip(logprobs, mask))
+    return out

@@ -49,7 +49,7 @@ import torch
 
 from reasoning_irl import distributed
 from reasoning_irl.config.model import FROM_POLICY, TINY
-from reasoning_irl.models import apply_lora, collate, encode, encode_prompt, load_causal_lm, load_tokenizer
+from reasoning_irl.models import apply_lora, encode_prompt, load_causal_lm, load_tokenizer
 from reasoning_irl.models.loading import tokenizer_hash
 from reasoning_irl.rewards.discriminator import Discriminator
 from reasoning_irl.rewards.labels import DiscriminatorSample
@@ -57,7 +57,7 @@ from reasoning_irl.rewards.saving import build_reward_model, load_reward_model
 from reasoning_irl.rewards.validation import reward_auroc
 from reasoning_irl.rewards.verifiable import FORMAT_REWARDS, correctness_reward, is_strict_format
 from reasoning_irl.rl.advantages import compute_advantages
-from reasoning_irl.rl.logprobs import completion_logprobs
+from reasoning_irl.rl.logprobs import encoded_token_logprobs
 from reasoning_irl.rl.policy_loss import make_reference
 from reasoning_irl.rl.policy_update import lr_lambda, make_optimizer, policy_update
 from reasoning_irl.rl.reward_alignment import align_rewards
@@ -289,8 +289,8 @@ def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: 
                                       gamma=cfg.discriminator.gamma, backbone=backbone).to(device)
     logprobs = None
     if reward_model.form.needs_policy_logprobs:
-        def logprobs(prompts, completions):  # log π_θ of each reward-model completion token (EOS included)
-            return _policy_token_logprobs(policy, tokenizer, prompts, completions, cfg)
+        def logprobs(encoded):  # log π_θ of each token of the reward model's encodings (EOS included)
+            return encoded_token_logprobs(policy, encoded, tokenizer.pad_token_id, cfg.training.micro_batch_size)
     return Discriminator(reward_model, cfg.discriminator, policy_tokenizer_hash=tokenizer_hash(tokenizer),
                          policy_logprobs=logprobs, seed=cfg.seed, task_kind=task_kind)
 
@@ -306,20 +306,6 @@ def discriminator_schedule(cfg: Any) -> tuple[int, tuple[int, int]]:
     warmup = training.reward_warmup_steps * per_warmup_step
     after = 0 if training.freeze_reward_after_warmup else training.max_steps * d.updates_per_step
     return per_warmup_step, (warmup, warmup + after)
-
-
-@torch.no_grad()
-def _policy_token_logprobs(policy, tokenizer, prompts, completions, cfg) -> list[list[float]]:
-    samples = [encode(tokenizer, p, c, max_length=cfg.model.max_length, append_eos=cfg.reward.append_eos)
-               for p, c in zip(prompts, completions)]
-    device = next(policy.parameters()).device
-    out = []
-    for begin in range(0, len(samples), cfg.training.micro_batch_size):
-        batch = collate(samples[begin : begin + cfg.training.micro_batch_size], tokenizer.pad_token_id)
-        mask = batch["completion_mask"].to(device)
-        logprobs = completion_logprobs(policy, batch["input_ids"].to(device), batch["attention_mask"].to(device), mask)
-        out.extend(row[row_mask].tolist() for row, row_mask in zip(logprobs, mask))
-    return out
 
 
 def _discriminator_batch(discriminator: Discriminator, task, records, rollout_records, rollouts, *, relabel: bool,
