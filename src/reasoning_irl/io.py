@@ -39,7 +39,9 @@ def resolve_data_file(relative: str, data_dir: str | None = None) -> Path:
         )
     path = root / relative
     if not path.is_file():
-        raise DataFileError(f"data file {path} does not exist; set {DATA_ENV} or task.data_dir to the folder holding {relative!r}")
+        raise DataFileError(
+            f"data file {path} does not exist; set {DATA_ENV} or task.data_dir to the folder holding {relative!r}"
+        )
     return path
 
 
@@ -53,15 +55,21 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise DataFileError(f"{path}:{lineno}: not valid UTF-8 ({err.reason}); re-encode the file as UTF-8") from None
+                raise DataFileError(
+                    f"{path}:{lineno}: not valid UTF-8 ({err.reason}); re-encode the file as UTF-8"
+                ) from None
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
-                raise DataFileError(f"{path}:{lineno}: invalid JSON ({err.msg} at column {err.colno}); fix or remove that line") from None
+                raise DataFileError(
+                    f"{path}:{lineno}: invalid JSON ({err.msg} at column {err.colno}); fix or remove that line"
+                ) from None
             except ValueError as err:  # e.g. an integer of more than 4300 digits
-                raise DataFileError(f"{path}:{lineno}: invalid JSON ({str(err).split(':')[0]}); fix or remove that line") from None
+                raise DataFileError(
+                    f"{path}:{lineno}: invalid JSON ({str(err).split(':')[0]}); fix or remove that line"
+                ) from None
             if not isinstance(row, dict):
                 raise DataFileError(f"{path}:{lineno}: expected a JSON object per line, got {type(row).__name__}")
             yield lineno, row

@@ -43,6 +43,8 @@ class AlgoConfig:
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"algo.gamma={self.gamma} must be in [0, 1]")
         if self.clip_low < 0 or self.clip_high < 0 or self.clip_low >= 1:
-            raise ValueError(f"algo.clip_low={self.clip_low} must be in [0, 1) and algo.clip_high={self.clip_high} >= 0")
+            raise ValueError(
+                f"algo.clip_low={self.clip_low} must be in [0, 1) and algo.clip_high={self.clip_high} >= 0"
+            )
         if self.kl_beta < 0:
             raise ValueError(f"algo.kl_beta={self.kl_beta} must be >= 0")

@@ -78,7 +78,9 @@ class ModelConfig:
         if not self.policy:
             raise ValueError("model.policy is empty; give a hub id, a local folder, or 'tiny'")
         if self.lora_rank is not None and self.lora_rank < 0:
-            raise ValueError(f"model.lora_rank={self.lora_rank} is negative; use a positive rank, or 0/null for full fine-tuning")
+            raise ValueError(
+                f"model.lora_rank={self.lora_rank} is negative; use a positive rank, or 0/null for full fine-tuning"
+            )
         if not 0.0 <= self.lora_dropout < 1.0:
             raise ValueError(f"model.lora_dropout={self.lora_dropout} must be in [0, 1)")
         if self.tiny_hidden_size % self.tiny_num_heads:

@@ -31,7 +31,9 @@ class SamplingConfig:
         if self.backend != "hf":
             raise ValueError(f"sampling.backend={self.backend!r} is not supported; use 'hf'")
         if self.temperature <= 0:
-            raise ValueError(f"sampling.temperature={self.temperature} must be positive (greedy decoding is an eval option)")
+            raise ValueError(
+                f"sampling.temperature={self.temperature} must be positive (greedy decoding is an eval option)"
+            )
         if not 0.0 < self.top_p <= 1.0:
             raise ValueError(f"sampling.top_p={self.top_p} must be in (0, 1]")
         if self.n_samples < 1:

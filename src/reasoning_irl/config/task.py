@@ -95,8 +95,8 @@ def check_task_config(cfg: Any) -> None:
     if not 0.0 <= cfg.validation_fraction < 1.0:
         fail("validation_fraction", "must be in [0, 1)")
     if cfg.expert_traces_path and cfg.name not in TRACE_FILE_TASKS:
-        fail("expert_traces_path", f"task {cfg.name!r} does not read a traces file (only {', '.join(TRACE_FILE_TASKS)}); "
-             "remove it")
+        fail("expert_traces_path",
+             f"task {cfg.name!r} does not read a traces file (only {', '.join(TRACE_FILE_TASKS)}); remove it")
     if not 0.0 < cfg.mmlu_pro_test_fraction < 1.0:
         fail("mmlu_pro_test_fraction", "must be in (0, 1)")
     for key in ("num_demonstrations", "max_problems"):

@@ -165,7 +165,8 @@ class _TRLTrainingConfig(OptimConfig):
     #: (refuse a run folder that already has checkpoints), or the path of a ``checkpoints/step-N`` folder.
     resume: str = "auto"
     #: bfloat16 autocast (weights stay float32): 1.5–2.5× faster for 4M+ parameter models on a CPU with
-    #: avx512_bf16 (docs/ARCHITECTURE.md (Environment notes)), no gain measured on the 1.2M tiny model; False = exact float32.
+    #: avx512_bf16 (docs/ARCHITECTURE.md (Environment notes)), no gain measured on the 1.2M tiny model;
+    #: False = exact float32.
     bf16: bool = False
 
     def __post_init__(self) -> None:

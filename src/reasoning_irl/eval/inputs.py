@@ -162,7 +162,8 @@ class TaskRecords:
     def record_for(self, problem: Any) -> Record | None:
         """The record with the problem's id (its given gold answer checked by value), or None."""
         record = self.by_id().get(problem.problem_id)
-        if record is not None and problem.answer is not None and not self.task.gold_matches(str(problem.answer), record):
+        if (record is not None and problem.answer is not None
+                and not self.task.gold_matches(str(problem.answer), record)):
             raise DataFileError(
                 f"{self.path}:{problem.first_line}: problem {problem.problem_id!r}: the input's gold answer "
                 f"{problem.answer!r} is not the task's {record.answer!r} (compared as the grader compares "
@@ -213,8 +214,10 @@ def answer_lines(metrics: dict[str, Any]) -> list[str]:
     found = metrics.get("answer_extraction") or {}
     if found.get("answer_rate") is not None:
         by = ", ".join(f"{k} {v}" for k, v in found["extracted_by"].items() if v)
-        lines.append(f"  answers     {100 * found['answer_rate']:.1f}% found (answer_format={found['answer_format']}: {by})")
+        lines.append(f"  answers     {100 * found['answer_rate']:.1f}% found "
+                     f"(answer_format={found['answer_format']}: {by})")
     agree = found.get("reference_correctness")
     if agree:
-        lines.append(f"  reference   correctness_reward_func disagrees on {agree['n_disagree']} of {agree['n_compared']}")
+        lines.append(f"  reference   correctness_reward_func disagrees on {agree['n_disagree']} "
+                     f"of {agree['n_compared']}")
     return lines

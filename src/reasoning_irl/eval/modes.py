@@ -238,8 +238,11 @@ def run_evaluation(cfg: Any) -> dict[str, Any]:
                 for row in processor.process(problem):
                     writer.write(row)
             if writer.rows == 0:
-                source = f"eval.pregenerated_jsonl_path={path}" if steps["pregenerated"] else f"task {cfg.task.name!r} {split}"
-                raise DataFileError(f"nothing to evaluate: {source} holds no rows; check the file (or eval.max_problems)")
+                source = (f"eval.pregenerated_jsonl_path={path}" if steps["pregenerated"]
+                          else f"task {cfg.task.name!r} {split}")
+                raise DataFileError(
+                    f"nothing to evaluate: {source} holds no rows; check the file (or eval.max_problems)"
+                )
             timings["process"] = time.time() - started - timings["load_models"]
             metrics = _metrics(cfg, steps, processor, calibration)
             metrics["inputs"] = processor.describe_inputs(path, out_dir)

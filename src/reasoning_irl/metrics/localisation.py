@@ -1,4 +1,5 @@
-"""Error localisation: ProcessBench F1, decision rules from step scores, hit@k, window hit and MAP (docs/METHOD.md §8.3).
+"""Error localisation: ProcessBench F1, decision rules from step scores, hit@k, window hit and MAP
+(docs/METHOD.md §8.3).
 
 A trace's truth is ``first_error_step``: the index of its first wrong step, or None when no step is wrong.
 A prediction is an index or None (no error predicted). Step scores z_0..z_{L−1} are a reward model's values

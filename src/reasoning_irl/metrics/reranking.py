@@ -5,10 +5,10 @@ samples, ``scores[i]`` a float array of the same length (a selector's value; hig
 ``answers[i]`` a list of extracted answer strings (None = no answer). Every function works on one problem;
 problems may have different n_i.
 
-Conventions (docs/ARCHITECTURE.md (Runs and outputs)): every ranking breaks ties by the exact expectation over uniformly random orderings;
-success@k|N and maj@k average over all C(n, N) (resp. C(n, k)) subsets of a problem's samples in closed form,
-never "the first N"; a selector with missing values is reported unavailable, never replaced by another one
-(docs/METHOD.md §10 items 4-5).
+Conventions (docs/ARCHITECTURE.md (Runs and outputs)): every ranking breaks ties by the exact expectation
+over uniformly random orderings; success@k|N and maj@k average over all C(n, N) (resp. C(n, k)) subsets of a
+problem's samples in closed form, never "the first N"; a selector with missing values is reported
+unavailable, never replaced by another one (docs/METHOD.md §10 items 4-5).
 """
 
 from __future__ import annotations

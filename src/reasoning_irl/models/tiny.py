@@ -7,11 +7,11 @@ in code) and cached under ``<cache>/tiny/<arch>-<hash>/``, the hash covering eve
 the result. A build goes into a temporary folder that is renamed into place, so concurrent builders
 never see a half-written folder (the loser of the race discards its copy).
 
-Tokenizer (docs/ARCHITECTURE.md (Environment notes)): byte-level BPE trained with Qwen2's pre-tokenizer regex (digits one per
-token) and an NFC normaliser — exactly what transformers' ``Qwen2Tokenizer`` rebuilds when it loads a
-``qwen2`` folder, so ids are identical after reload for both tiny architectures. Special tokens:
-``<|pad|>`` (pad), ``<|bos|>`` (bos, never added automatically), ``<|im_start|>``, ``<|im_end|>`` (eos,
-which also closes every chat turn). Padding side ``left`` is saved with the tokenizer.
+Tokenizer (docs/ARCHITECTURE.md (Environment notes)): byte-level BPE trained with Qwen2's pre-tokenizer
+regex (digits one per token) and an NFC normaliser — exactly what transformers' ``Qwen2Tokenizer`` rebuilds
+when it loads a ``qwen2`` folder, so ids are identical after reload for both tiny architectures. Special
+tokens: ``<|pad|>`` (pad), ``<|bos|>`` (bos, never added automatically), ``<|im_start|>``, ``<|im_end|>``
+(eos, which also closes every chat turn). Padding side ``left`` is saved with the tokenizer.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ SPECIAL_TOKENS = [PAD, BOS, IM_START, IM_END]  # ids 0, 1, 2, 3
 
 #: transformers' Qwen2 pre-tokenizer regex (docs/ARCHITECTURE.md (Environment notes), fix (a)).
 QWEN2_PRETOKENIZE_REGEX = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"""
+    r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 )
 
 #: ChatML: ``<|im_start|>{role}\n{content}<|im_end|>\n`` per message; the generation prompt is
@@ -97,7 +98,9 @@ def tiny_model_path(cfg: ModelConfig) -> Path:
     with _BUILD_LOCK:
         if final.is_dir():
             if not (final / BUILD_INFO).is_file():
-                raise RuntimeError(f"tiny model cache folder {final} is incomplete (no {BUILD_INFO}); delete it and retry")
+                raise RuntimeError(
+                    f"tiny model cache folder {final} is incomplete (no {BUILD_INFO}); delete it and retry"
+                )
             return final
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=root))

@@ -147,7 +147,8 @@ def reliability_figure(label: str, calibration: Mapping[str, Any], labels: Mappi
                 width = (upper - lower) / len(variants)
                 ece = values.get("ece", {}).get("mean")
                 ax.bar(lower + j * width, np.nan_to_num(acc), width=width * 0.95, align="edge", color=colour,
-                       alpha=0.6, edgecolor=colour, label=f"{variant}" + (f", ECE {100 * ece:.1f}%" if ece is not None else ""))
+                       alpha=0.6, edgecolor=colour,
+                       label=f"{variant}" + (f", ECE {100 * ece:.1f}%" if ece is not None else ""))
                 for lo, count, a in zip(lower, rel["count"], acc):
                     if count:
                         ax.text(lo + (j + 0.5) * width[0], (0 if np.isnan(a) else a) + 0.015, f"n={count}",

@@ -1,4 +1,5 @@
-"""Finding what a run wrote (docs/ARCHITECTURE.md (Runs and outputs)) and reading it: ``metrics.json``, ``samples.jsonl``, ``metrics.jsonl``.
+"""Finding what a run wrote (docs/ARCHITECTURE.md (Runs and outputs)) and reading it: ``metrics.json``,
+``samples.jsonl``, ``metrics.jsonl``.
 
 Layout read here::
 

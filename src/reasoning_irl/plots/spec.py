@@ -1,9 +1,9 @@
 """Plot specs: YAML files that say which runs to plot, validated strictly (docs/PLOTS.md).
 
-A spec names run folders (docs/ARCHITECTURE.md (Runs and outputs)) and the checkpoint to read inside each; relative paths resolve
-against the spec file's folder, so a spec can be run from anywhere. Every key is checked: an unknown
-(misspelt) key or a value of the wrong type is a :class:`SpecError` that names the file, the entry and
-the key. Nothing here touches the run folders — :mod:`reasoning_irl.plots.load` does.
+A spec names run folders (docs/ARCHITECTURE.md (Runs and outputs)) and the checkpoint to read inside each;
+relative paths resolve against the spec file's folder, so a spec can be run from anywhere. Every key is
+checked: an unknown (misspelt) key or a value of the wrong type is a :class:`SpecError` that names the file,
+the entry and the key. Nothing here touches the run folders — :mod:`reasoning_irl.plots.load` does.
 """
 
 from __future__ import annotations
@@ -232,7 +232,8 @@ def parse_spec(data: Any, *, base_dir: str | Path = ".", source: str = "<spec>",
         if key in data:
             _check_scalar(data[key], str, f"{source}: {key}")
     _folder_name(data.get("checkpoint"), f"{source}: checkpoint")
-    runs = tuple(_parse_run(r, f"{source}: runs[{i}]") for i, r in enumerate(_parse_list(data["runs"], f"{source}: runs")))
+    runs = tuple(_parse_run(r, f"{source}: runs[{i}]")
+                 for i, r in enumerate(_parse_list(data["runs"], f"{source}: runs")))
     if not runs:
         raise SpecError(f"{source}: runs is empty; list at least one run")
     keys = [r.key for r in runs]

@@ -157,7 +157,8 @@ def to_html(table: Table) -> str:
 
     out = [f'<table class="results" id="table-{html.escape(table.name)}">',
            f"<caption>{html.escape(table.title)}</caption>",
-           "<thead><tr>" + "".join(_th(c, table.rows[0][j] if table.rows else None) for j, c in enumerate(table.columns))
+           "<thead><tr>"
+           + "".join(_th(c, table.rows[0][j] if table.rows else None) for j, c in enumerate(table.columns))
            + "</tr></thead><tbody>"]
     for i, row in enumerate(table.rows):
         cls = ' class="group-end"' if i in table.breaks else ""

@@ -51,7 +51,8 @@ def _carry_on(text: str, lines: list[str], equations: dict[int, re.Match], k: in
         result = apply_operator(n.group(2), float(new), float(n.group(3)))
         if result is None or result != int(result):
             return None
-        rewritten[j] = f"{lines[j][: n.start(1)]}{new}{lines[j][n.end(1): n.start(4)]}{int(result)}{lines[j][n.end(4):]}"
+        rewritten[j] = (f"{lines[j][: n.start(1)]}{new}{lines[j][n.end(1): n.start(4)]}"
+                        f"{int(result)}{lines[j][n.end(4):]}")
         old, new = int(n.group(4)), int(result)
     out = text[:start] + "\n".join(rewritten.get(i, original) for i, original in enumerate(lines)) + text[end:]
     bounds = answer_bounds(out)

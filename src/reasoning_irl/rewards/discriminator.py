@@ -122,7 +122,9 @@ class Discriminator:
     def set_schedule(self, warmup_steps: int, total_steps: int) -> None:
         """Lengths, in discriminator optimiser steps, of ``lr_scheduler=cosine`` (no effect when constant)."""
         if warmup_steps < 0 or total_steps < warmup_steps:
-            raise ValueError(f"discriminator schedule: total_steps={total_steps} must be >= warmup_steps={warmup_steps} >= 0")
+            raise ValueError(
+                f"discriminator schedule: total_steps={total_steps} must be >= warmup_steps={warmup_steps} >= 0"
+            )
         self._schedule = (warmup_steps, total_steps)
 
     def lr_factor(self, step: int) -> float:

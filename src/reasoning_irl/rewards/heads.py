@@ -52,7 +52,8 @@ def beta_of(config) -> float:
 
 
 class RewardHead(nn.Module):
-    """Scalar head (``linear``, ``linear_sum``) or bias b (``log_ratio``, ``log_prob``), plus an optional AIRL potential."""
+    """Scalar head (``linear``, ``linear_sum``) or bias b (``log_ratio``, ``log_prob``), plus an optional
+    AIRL potential."""
 
     def __init__(self, head: str, hidden_size: int, potential: bool = False, init_std: float = 0.0) -> None:
         super().__init__()

@@ -1,13 +1,13 @@
 """A replay buffer of discriminator samples: two FIFO queues (positives, negatives), uniform draws.
 
-Each discriminator update draws ``replay_batch_size`` sequences per class uniformly (without
-replacement inside one draw) from everything still in the queues; the current batch is pushed first,
-so it is always eligible. Capacity counts sequences per class (the reference's
+Each discriminator update draws ``replay_batch_size`` sequences per class uniformly (without replacement
+inside one draw) from everything still in the queues; the current batch is pushed first, so it is always
+eligible. Capacity counts sequences per class (the reference's
 ``buffer_size × batch × grad_accum`` = 50 × 16 × 8 = 6,400, docs/METHOD.md §5); a push larger than the
 capacity is refused, because the FIFO would silently keep only its last items — with rollouts pushed
-prompt-major, the negatives of the last few prompts of the step. Samples are kept as text (:class:`~.labels.DiscriminatorSample`), not
-tensors: the current reward model re-encodes and re-scores them, and the policy log-probs stored with
-an ``airl`` sample are those of the policy that generated it.
+prompt-major, the negatives of the last few prompts of the step. Samples are kept as text
+(:class:`~.labels.DiscriminatorSample`), not tensors: the current reward model re-encodes and re-scores
+them, and the policy log-probs stored with an ``airl`` sample are those of the policy that generated it.
 """
 
 from __future__ import annotations

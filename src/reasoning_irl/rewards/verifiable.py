@@ -80,7 +80,9 @@ def _text(completion: Any) -> str:
     return completion[-1]["content"] if isinstance(completion, list) else completion
 
 
-def trl_reward_functions(names: Sequence[str], task: Any, records_by_id: dict[str, Any]) -> list[Callable[..., list[float]]]:
+def trl_reward_functions(
+    names: Sequence[str], task: Any, records_by_id: dict[str, Any]
+) -> list[Callable[..., list[float]]]:
     """The named rewards as TRL reward functions; ``correctness`` needs a ``problem_id`` dataset column."""
     functions = []
     for name in names:

@@ -128,7 +128,9 @@ def discounted_advantages(
     share = mean.repeat_interleave(group_size) / counts.clamp(min=1)  # (N,) mean return / K_i
     normalised = (rewards - share[:, None]) * scored
     if scale:
-        normalised = normalised / (_std(returns, torch.ones_like(returns), mean) + EPS).repeat_interleave(group_size)[:, None]
+        normalised = normalised / (
+            _std(returns, torch.ones_like(returns), mean) + EPS
+        ).repeat_interleave(group_size)[:, None]
     advantages = torch.zeros_like(normalised)
     running = torch.zeros_like(normalised[:, 0])  # (N,)
     for t in range(normalised.shape[1] - 1, -1, -1):
@@ -158,7 +160,9 @@ def segment_advantages(
     return values.gather(1, segment) * completion_mask * (counts > 0)
 
 
-def average_dense_returns(rewards: torch.Tensor, completion_mask: torch.Tensor, scored_mask: torch.Tensor) -> torch.Tensor:
+def average_dense_returns(
+    rewards: torch.Tensor, completion_mask: torch.Tensor, scored_mask: torch.Tensor
+) -> torch.Tensor:
     """``(N, T)`` → ``(N,)``: the mean over completion tokens of the backfilled clipped score (``average_dense``)."""
     running = (rewards * completion_mask).cumsum(-1)  # (N, T): the clipped score at each scored position
     scored = scored_mask.bool() & completion_mask.bool()

@@ -66,7 +66,8 @@ class PolicyBatch:
 
     def select(self, rows: torch.Tensor | slice) -> PolicyBatch:
         """A micro-batch of rows (keeps the column layout)."""
-        return PolicyBatch(self.input_ids[rows], self.attention_mask[rows], self.completion_mask[rows], self.prompt_width)
+        return PolicyBatch(self.input_ids[rows], self.attention_mask[rows], self.completion_mask[rows],
+                           self.prompt_width)
 
     def trimmed(self) -> tuple[PolicyBatch, int]:
         """These rows without the columns none of them uses, and the width of the kept completion block.

@@ -31,7 +31,8 @@ MAX_DEPTH = 60
 MAX_PRODUCT_LETTERS = 3  # "abc" is a product of variables; a longer run of letters is a word
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<cmd>\\[A-Za-z]+|\\[{}])|(?P<word>[A-Za-z]+)|(?P<sym>[-+*/^_()\[\]{},=|!&']))"
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<cmd>\\[A-Za-z]+|\\[{}])|(?P<word>[A-Za-z]+)"
+    r"|(?P<sym>[-+*/^_()\[\]{},=|!&']))"
 )
 _FUNCTIONS = {
     "sin": sympy.sin,

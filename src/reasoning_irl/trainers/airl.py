@@ -168,17 +168,20 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
             records = distributed.shard(records)  # this process's whole prompts (all of them with one process)
             prompts = [prompt_ids.setdefault(r.problem_id, encode_prompt(tokenizer, r.prompt)) for r in records]
             with run.timer("generate"):
-                rollouts = generate_rollouts(policy, tokenizer, prompts, sampling, seed=_seed(cfg.seed, step, f"rollout{distributed.rank() or ''}"))
+                rollouts = generate_rollouts(policy, tokenizer, prompts, sampling,
+                                             seed=_seed(cfg.seed, step, f"rollout{distributed.rank() or ''}"))
             rollout_records = [records[i] for i in rollouts.prompt_index]
             metrics: dict[str, float] = {"phase_warmup": float(step <= warmup), **_rollout_stats(rollouts)}
 
             # Discriminator: experts (positives) vs rollouts + perturbed experts (negatives).
             if step <= warmup or not training.freeze_reward_after_warmup:
-                positives, negatives = _discriminator_batch(discriminator, task, records, rollout_records, rollouts,
-                                                            relabel=cfg.discriminator.relabel_correct_samples,
-                                                            seed=_seed(cfg.seed, step, f"perturb{distributed.rank() or ''}"))
+                positives, negatives = _discriminator_batch(
+                    discriminator, task, records, rollout_records, rollouts,
+                    relabel=cfg.discriminator.relabel_correct_samples,
+                    seed=_seed(cfg.seed, step, f"perturb{distributed.rank() or ''}"))
                 with run.timer("discriminator"):
-                    stats = discriminator.update(positives, negatives, updates=warmup_updates if step <= warmup else None)
+                    stats = discriminator.update(positives, negatives,
+                                                 updates=warmup_updates if step <= warmup else None)
                 metrics.update({f"discriminator_{k}": v for k, v in stats.items()})
                 if stats:
                     metrics["discriminator_accuracy"] = 0.5 * (stats["acc_pos"] + stats["acc_neg"])
@@ -275,7 +278,8 @@ def warm_start_config(cfg: Any, output_root: str | Path):
     from reasoning_irl.config.training import SFTTrainingConfig
 
     return TrainSFTConfig(seed=cfg.seed, run_name="warm_start", output_root=str(output_root), device=cfg.device,
-                          task=cfg.task, model=cfg.model, logging=dataclasses.replace(cfg.logging, wandb_mode="disabled"),
+                          task=cfg.task, model=cfg.model,
+                          logging=dataclasses.replace(cfg.logging, wandb_mode="disabled"),
                           training=SFTTrainingConfig(max_steps=cfg.training.warm_start_steps, checkpoint_every=0,
                                                      eval_every=0, eval_generate=False, bf16=cfg.training.bf16,
                                                      eval_problems=cfg.training.eval_problems))

@@ -1,4 +1,5 @@
-"""Atomic checkpoints of a run: ``checkpoints/step-N/``, ``best/`` and ``final/`` (docs/ARCHITECTURE.md (Runs and outputs)).
+"""Atomic checkpoints of a run: ``checkpoints/step-N/``, ``best/`` and ``final/``
+(docs/ARCHITECTURE.md (Runs and outputs)).
 
 A checkpoint folder::
 

@@ -105,7 +105,8 @@ def device_is_cpu(device: str) -> bool:
     return distributed.resolve_device(device) == "cpu"
 
 
-#: ``training.optimizer`` → ``TrainingArguments.optim`` (``adamw``: transformers' default; the 8-bit ones need bitsandbytes).
+#: ``training.optimizer`` → ``TrainingArguments.optim`` (``adamw``: transformers' default; the 8-bit ones
+#: need bitsandbytes).
 TRL_OPTIMIZERS = {"adamw": "adamw_torch_fused", "adamw_8bit": "adamw_bnb_8bit", "paged_adamw_8bit": "paged_adamw_8bit"}
 
 
