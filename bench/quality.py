@@ -271,9 +271,11 @@ def evaluate(run_dir: Path, checkpoint: str, seed: int, reward: bool, settings: 
     per_split = {split: {"eval.max_problems": settings[f"{split}_problems"]} for split in ("validation", "test")}
     if settings["temperature"] != EVAL["temperature"]:
         for split in per_split:
-            per_split[split]["eval.output_dir"] = str(run_dir / checkpoint / "eval" / f"T{settings['temperature']}" / split)
+            per_split[split]["eval.output_dir"] = str(
+                run_dir / checkpoint / "eval" / f"T{settings['temperature']}" / split)
     metrics = fit_then_test({**(task or {}), "eval.run_dir": str(run_dir), "eval.checkpoint": checkpoint, "seed": seed,
-                             "sampling.n_samples": settings["n_samples"], "sampling.temperature": settings["temperature"],
+                             "sampling.n_samples": settings["n_samples"],
+                             "sampling.temperature": settings["temperature"],
                              "eval.compute_policy_log_probs": True, "eval.compute_reward_scores": reward},
                             **per_split, fit=reward)
     return metrics, time.perf_counter() - start
@@ -311,7 +313,8 @@ def run_cell(name: str, seed: int) -> dict:
         run_dir = ws_dir
     elif CELLS[name].of is not None:  # an evaluation variant: the run must be there already
         if not (run_dir / "final").is_dir():
-            raise SystemExit(f"{name} evaluates the run of {CELLS[name].of}, which is not finished: run that cell first")
+            raise SystemExit(
+                f"{name} evaluates the run of {CELLS[name].of}, which is not finished: run that cell first")
     else:
         trainer = {"train_irl": train_irl, "train_sft": train_sft, "train_grpo": train_grpo}[CELLS[name].trainer]
         trainer(cfg)
@@ -375,8 +378,9 @@ def tables(results: dict[tuple[str, int], dict]) -> str:
         return lambda s: (s.get("localisation", {}).get("methods", {}).get(method) or {}).get("f1")
 
     lines = ["### Reranking, calibration and localisation (test problems; mean ± sd over seeds)", "",
-             "| cell | seeds | pass@1 | best-of-16 reward | random | policy log-prob | majority | reward-weighted majority "
-             "| oracle | AUROC reward | AUROC policy | loc. F1 reward | loc. F1 policy low-prob | reward model from step |",
+             "| cell | seeds | pass@1 | best-of-16 reward | random | policy log-prob | majority "
+             "| reward-weighted majority | oracle | AUROC reward | AUROC policy | loc. F1 reward "
+             "| loc. F1 policy low-prob | reward model from step |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     names = [n for n in CELLS if any(cell == n for cell, _ in results)]
     for name in names:

@@ -160,7 +160,8 @@ def likelihood_baseline(args) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--granularity", nargs="+", default=["sparse", "step", "interval", "dense"])
-    parser.add_argument("--head", nargs="+", default=["log_ratio", "linear"], choices=["log_ratio", "linear", "linear_sum"])
+    parser.add_argument("--head", nargs="+", default=["log_ratio", "linear"],
+                        choices=["log_ratio", "linear", "linear_sum"])
     parser.add_argument("--form", nargs="+", default=["gail", "airl"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=120)

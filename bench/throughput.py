@@ -174,8 +174,10 @@ def main() -> None:
         "loaded_machine": os.getloadavg()[0] > 1.5,  # other jobs on the cores: small ops stall on thread sync
     }
     print(f"generation ({args.batch} × {args.new_tokens} new tokens): cached {gen['cached_tokens_per_s']:.0f}, "
-          f"uncached {gen['uncached_tokens_per_s']:.0f}, generate_rollouts {gen['generate_rollouts_tokens_per_s']:.0f} tok/s")
-    print(f"training (batch {rows}×{width}): {train['tokens_per_s']:.0f} tok/s, {train['flop_per_s'] / 1e9:.2f} GFLOP/s; "
+          f"uncached {gen['uncached_tokens_per_s']:.0f}, "
+          f"generate_rollouts {gen['generate_rollouts_tokens_per_s']:.0f} tok/s")
+    print(f"training (batch {rows}×{width}): {train['tokens_per_s']:.0f} tok/s, "
+          f"{train['flop_per_s'] / 1e9:.2f} GFLOP/s; "
           f"matmul peak {peak / 1e9:.1f} GFLOP/s on {args.threads} threads ({cpu})")
     for name, value in ratios.items():
         print(f"  {name:34s} {value:8.3f}")

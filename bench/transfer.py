@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                 "auroc_reward": summary["auroc"].get("reward", {}).get("mean")}
             row = matrix[f"{policy} <- {reward}"]
             print(f"samples of {policy}, reward of {reward}: best-of-16 "
-                  + ", ".join(f"{key[11:]} {quality._pct(value)}" for key, value in row.items() if key.startswith("best")))
+                  + ", ".join(f"{key[11:]} {quality._pct(value)}"
+                              for key, value in row.items() if key.startswith("best")))
     path = quality.ROOT / "bench" / "results" / f"transfer-seed{args.seed}.json"
     path.write_text(json.dumps({"seed": args.seed, "variants": quality.TRANSFER_VARIANTS, "matrix": matrix}, indent=1))
     from reasoning_irl.plots.transfer import main as plot_transfer

@@ -1,7 +1,7 @@
 """Write the two experiment sets (the paper's runs, and ours) as Hydra configs, deterministically.
 
-    python scripts/make_paper_configs.py            # (re)write configs/experiment/{paper,verifier_free}/, configs/plots/
-    python scripts/make_paper_configs.py --check    # exit 1 if the committed files differ from this script's output
+    python scripts/make_paper_configs.py          # (re)write configs/experiment/{paper,verifier_free}/, configs/plots/
+    python scripts/make_paper_configs.py --check  # exit 1 if the committed files differ from this script's output
 
 Grid: task (gsm8k, medreason, mmlu_pro, aime) × backbone (Qwen2.5-3B, Qwen2.5-7B, Llama-3.2-3B,
 Llama-3.1-8B, Qwen3-4B) × method (AIRL sparse / step / interval / dense, SFT, and in ``paper`` GRPO):
@@ -300,7 +300,8 @@ def _plot_runs(task: str, group: str) -> list[tuple[str, str, str]]:
 
 def plot_spec(task: str, group: str = "paper") -> str:
     lines = [
-        f"# The {group} set's {task} table: every backbone × method, evaluated by configs/experiment/<set>/eval/{task}_*.",
+        f"# The {group} set's {task} table: every backbone × method, evaluated by "
+        f"configs/experiment/<set>/eval/{task}_*.",
         f"#   python -m reasoning_irl.plots.main --config configs/plots/{group}_{task}.yaml",
         "# Runs whose evaluation is missing are reported as skipped. Paths resolve against this folder;",
         "# outputs/ is the default output_root of the runs (seed 42; copy an entry for other seeds).",
@@ -338,7 +339,8 @@ def expected_files() -> dict[Path, str]:
             for backbone in BACKBONES:
                 for method in SET_METHODS[group]:
                     files[folder / f"{task}_{backbone}_{method}.yaml"] = train_config(task, backbone, method, group)
-                    files[folder / "eval" / f"{task}_{backbone}_{method}.yaml"] = eval_config(task, backbone, method, group)
+                    files[folder / "eval" / f"{task}_{backbone}_{method}.yaml"] = eval_config(
+                        task, backbone, method, group)
             files[PLOTS / f"{group}_{task}.yaml"] = plot_spec(task, group)
     return files
 
