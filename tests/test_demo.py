@@ -41,7 +41,8 @@ def test_quiet_libraries_silences_library_noise_but_not_ours(capsys, monkeypatch
                 warnings.warn_explicit("`x` is deprecated", FutureWarning, "f.py", 1, module=module)
         assert [w.message.args[0] for w in caught] == ["`x` is deprecated"]  # ours only
         assert not hf_logging.is_progress_bar_enabled() and os.environ["WANDB_SILENT"] == "true"
-        datasets.Dataset.from_dict({"a": list(range(50))}).map(lambda row: row, desc="Building labels for train dataset")
+        datasets.Dataset.from_dict({"a": list(range(50))}).map(lambda row: row,
+                                                               desc="Building labels for train dataset")
         assert "Building labels" not in capsys.readouterr().err
     finally:
         datasets.enable_progress_bars()

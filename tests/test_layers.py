@@ -23,7 +23,8 @@ def _imports(path: Path) -> list[tuple[int, str]]:
 
 def test_the_layers_are_those_of_the_architecture_doc():
     text = (SRC.parents[1] / "docs" / "ARCHITECTURE.md").read_text()
-    drawn = [line.split("/")[0] for line in text.splitlines() if line[:1].isalpha() and line.split(" ")[0].endswith("/")]
+    drawn = [line.split("/")[0] for line in text.splitlines()
+             if line[:1].isalpha() and line.split(" ")[0].endswith("/")]
     assert [d for d in drawn if d in LAYERS] == LAYERS
     assert {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").is_file()} == set(LAYERS)
 

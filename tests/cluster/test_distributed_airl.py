@@ -182,7 +182,8 @@ def _disc_worker(out: Path) -> None:
     torch.manual_seed(0)
     model = build_reward_model(RewardConfig(head="linear", head_init_std=0.02, granularity="step"),
                                ModelConfig(reward="tiny"), form="gail")
-    disc = Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1, learning_rate=1e-3, max_grad_norm=1.0))
+    disc = Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1, learning_rate=1e-3,
+                                                    max_grad_norm=1.0))
     optimizer_step = disc.optimizer.step
 
     def step_and_save_gradients(*args, **kwargs):  # the (clipped, averaged) gradient of the first update

@@ -111,7 +111,8 @@ def test_gold_answers_are_compared_as_values_not_strings(tmp_path, gsm8k_publish
         metrics, _ = _evaluate(tmp_path, "gsm8k", rows, name="gold")
         assert metrics["accuracy"] == 1.0
     rows[0]["answer"] = "2,126"
-    with pytest.raises(DataFileError, match=r"gold\.jsonl:1: problem 'gsm8k-test-146'.*'2,126' is not the task's '2125'"):
+    with pytest.raises(DataFileError,
+                       match=r"gold\.jsonl:1: problem 'gsm8k-test-146'.*'2,126' is not the task's '2125'"):
         _evaluate(tmp_path, "gsm8k", rows, name="gold")
 
 

@@ -80,7 +80,8 @@ def test_chunked_logprobs_equal_full_logits(head, lora_rank, chunk, monkeypatch)
         torch.testing.assert_close(out.potentials, potentials, atol=1e-5, rtol=1e-5)
     new_grads = _grads(model, sum(o.scores.sum() + o.potentials.sum() for o in new))
     old_grads = _grads(model, sum(s.sum() + p.sum() for s, _, p in
-                                  [(sc[torch.tensor(pr.positions)], t, pot) for (sc, t, pot), pr in zip(old, prepared)]))
+                                  [(sc[torch.tensor(pr.positions)], t, pot)
+                                   for (sc, t, pot), pr in zip(old, prepared)]))
     assert new_grads.keys() == old_grads.keys() and new_grads
     for name in new_grads:
         torch.testing.assert_close(new_grads[name], old_grads[name], atol=1e-5, rtol=1e-4)

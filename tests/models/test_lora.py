@@ -60,7 +60,8 @@ def test_alpha_dropout_and_targets_come_from_the_config(tiny_cfg):
     cfg = lora_cfg(tiny_cfg, rank=2, lora_alpha=3.0, lora_dropout=0.1, lora_target_modules=["q_proj", "v_proj"])
     model = apply_lora(load_causal_lm("tiny", tiny_cfg), cfg)
     peft_cfg = model.peft_config["default"]
-    assert (peft_cfg.lora_alpha, peft_cfg.lora_dropout, set(peft_cfg.target_modules)) == (3.0, 0.1, {"q_proj", "v_proj"})
+    assert ((peft_cfg.lora_alpha, peft_cfg.lora_dropout, set(peft_cfg.target_modules))
+            == (3.0, 0.1, {"q_proj", "v_proj"}))
     # q and v: 2 × 256 r per layer, 4 layers, r = 2
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == 4 * 2 * 256 * 2
 

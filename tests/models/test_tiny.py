@@ -55,7 +55,8 @@ def test_reload_gives_identical_ids_and_logits(tiny_paths, arch):
     tok = AutoTokenizer.from_pretrained(tiny_paths[arch])
     model = AutoModelForCausalLM.from_pretrained(tiny_paths[arch]).eval()
 
-    if arch == "qwen2":  # the pitfall of docs/ARCHITECTURE.md (Environment notes): transformers rebuilds the pre-tokenizer
+    # qwen2: the pitfall of docs/ARCHITECTURE.md (Environment notes): transformers rebuilds the pre-tokenizer
+    if arch == "qwen2":
         assert type(tok).__name__ == "Qwen2Tokenizer"
     ids = built_tok(TEXT, add_special_tokens=False)["input_ids"]
     assert tok(TEXT, add_special_tokens=False)["input_ids"] == ids

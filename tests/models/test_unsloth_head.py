@@ -30,7 +30,8 @@ def fake_unsloth(monkeypatch):
         calls.append({"modules_to_save": modules_to_save, "use_gradient_checkpointing": use_gradient_checkpointing})
         bad = [m for m in modules_to_save or [] if m not in ("lm_head", "embed_tokens")]
         if bad:
-            raise ValueError(f"Unsloth: Module = {bad[0]} is not allowed. Only 'lm_head' and 'embed_tokens' is allowed.")
+            raise ValueError(
+                f"Unsloth: Module = {bad[0]} is not allowed. Only 'lm_head' and 'embed_tokens' is allowed.")
         config = LoraConfig(r=r, lora_alpha=lora_alpha, lora_dropout=lora_dropout, target_modules=target_modules,
                             modules_to_save=modules_to_save, bias=bias)
         return peft_get_peft_model(model, config)

@@ -63,7 +63,8 @@ def test_every_figure_and_table_is_written(rendered):
 def test_missing_run_is_skipped_with_a_message(rendered):
     root, result, _ = rendered
     assert len(result.skipped) == 1
-    assert "'grpo'" in result.skipped[0] and "no_such_run" in result.skipped[0] and "does not exist" in result.skipped[0]
+    assert ("'grpo'" in result.skipped[0] and "no_such_run" in result.skipped[0]
+            and "does not exist" in result.skipped[0])
     assert not (root / "runs" / "grpo").exists()
     report = (root / "report.html").read_text()
     assert "no_such_run" in report and "AIRL (step)" in report and "SFT" in report
@@ -82,7 +83,8 @@ def test_report_is_self_contained_with_hoverable_token_spans(rendered):
 def test_rendering_twice_gives_identical_bytes(rendered, tmp_path):
     root, _, spec = rendered
     again = tmp_path / "again"
-    render_spec(spec, Options(again, workers=1, allow_missing=True))  # same spec, another output folder, another worker count
+    # same spec, another output folder, another worker count
+    render_spec(spec, Options(again, workers=1, allow_missing=True))
     first = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
     second = sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
     assert first == second

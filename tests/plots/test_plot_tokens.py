@@ -10,7 +10,8 @@ import pytest
 from reasoning_irl.plots.jobs import tokens_job
 from reasoning_irl.plots.tokens import build_view, colour_views, select_pairs
 
-EVAL = Path(__file__).resolve().parents[1] / "fixtures" / "run" / "best" / "eval" / "pregenerated_policy_and_reward_arith"
+EVAL = (Path(__file__).resolve().parents[1] / "fixtures" / "run" / "best" / "eval"
+        / "pregenerated_policy_and_reward_arith")
 
 
 def rows():
@@ -42,8 +43,10 @@ def test_pairs_take_best_correct_and_worst_wrong():
     for correct, wrong in pairs:
         assert correct["correct"] and not wrong["correct"] and correct["problem_id"] == wrong["problem_id"]
         samples = by_problem[correct["problem_id"]]
-        assert correct["reward"]["sequence_score"] == max(r["reward"]["sequence_score"] for r in samples if r["correct"])
-        assert wrong["reward"]["sequence_score"] == min(r["reward"]["sequence_score"] for r in samples if not r["correct"])
+        assert correct["reward"]["sequence_score"] == max(r["reward"]["sequence_score"]
+                                                          for r in samples if r["correct"])
+        assert wrong["reward"]["sequence_score"] == min(r["reward"]["sequence_score"]
+                                                        for r in samples if not r["correct"])
 
 
 def test_colours_share_one_symmetric_scale():

@@ -76,7 +76,8 @@ def test_trainer_state_of_trl_runs_is_read_with_weights_only():
     loads = [node for node, _, dotted in _calls(trainer) if dotted == "torch.load"]
     assert loads
     unsafe = [node.lineno for node in loads
-              if not (isinstance(_keyword(node, "weights_only"), ast.Constant) and _keyword(node, "weights_only").value)]
+              if not (isinstance(_keyword(node, "weights_only"), ast.Constant)
+                      and _keyword(node, "weights_only").value)]
     assert not unsafe, f"transformers/trainer.py torch.load without weights_only=True at lines {unsafe}"
 
 
@@ -125,7 +126,8 @@ def test_plot_spec_relative_paths_resolve_inside_the_spec_folder(tmp_path):
 def test_eval_checkpoint_cannot_escape_the_run_folder(value):
     from reasoning_irl.eval.modes import build_config
 
-    message = rf"eval\.checkpoint={re.escape(repr(value))} would leave the run folder .*best, final or checkpoints/step-N"
+    message = (rf"eval\.checkpoint={re.escape(repr(value))} would leave the run folder "
+               r".*best, final or checkpoints/step-N")
     with pytest.raises(ValueError, match=message):
         build_config({"eval.run_dir": "runs/x", "eval.checkpoint": value})
     for name in ("best", "final", "checkpoints/step-4"):  # the names a run folder holds
@@ -136,7 +138,8 @@ def test_evaluate_refuses_an_escaping_checkpoint_before_any_work(tmp_path):
     run = tmp_path / "run"
     done = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), f"eval.run_dir={run}",
                            "eval.checkpoint=../../outside", f"output_root={tmp_path}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode != 0
     assert "eval.checkpoint='../../outside' would leave the run folder" in done.stderr, done.stderr[-2000:]
     assert not (tmp_path.parent / "outside").exists() and not run.exists()

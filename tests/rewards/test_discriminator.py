@@ -42,7 +42,8 @@ def test_bce_training_separates_a_pair(make_reward_model):
 
 def test_replay_buffer_is_used(make_reward_model):
     disc = Discriminator(make_reward_model(head="linear"),
-                         DiscriminatorConfig(form="gail", updates_per_step=1, replay_buffer_size=3, replay_batch_size=1))
+                         DiscriminatorConfig(form="gail", updates_per_step=1, replay_buffer_size=3,
+                                             replay_batch_size=1))
     for _ in range(3):
         disc.update(*_batch())
     assert len(disc.replay.positives) == 3 and len(disc.replay.negatives) == 3  # capacity per class
@@ -52,7 +53,8 @@ def test_policy_weight_scales_the_policy_samples_share_of_the_negatives(make_rew
     def head_grad(weight, negatives):
         torch.manual_seed(0)
         model = make_reward_model(head="linear", head_init_std=0.05)
-        disc = Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1, max_grad_norm=None, policy_weight=weight))
+        disc = Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1, max_grad_norm=None,
+                                                        policy_weight=weight))
         disc.update(positives, negatives)
         return torch.cat([p.grad.flatten() for p in model.head_parameters()])
 
@@ -68,8 +70,8 @@ def test_policy_weight_scales_the_policy_samples_share_of_the_negatives(make_rew
 def _head_grads(make_reward_model, penalty):
     torch.manual_seed(0)
     model = make_reward_model(head="linear", head_init_std=0.05)
-    disc = Discriminator(model, DiscriminatorConfig(form="gail", loss="wgan", gradient_penalty=penalty, updates_per_step=1,
-                                                    max_grad_norm=None))
+    disc = Discriminator(model, DiscriminatorConfig(form="gail", loss="wgan", gradient_penalty=penalty,
+                                                    updates_per_step=1, max_grad_norm=None))
     torch.manual_seed(1)
     metrics = disc.update(*_batch())
     return [p.grad.clone() for p in model.head_parameters()], metrics
@@ -84,7 +86,8 @@ def test_wgan_gradient_penalty_is_really_applied(make_reward_model):
 
 def test_bradley_terry_pairs_negatives_with_the_expert_of_their_problem(make_reward_model):
     disc = Discriminator(make_reward_model(head="linear", head_init_std=0.02),
-                         DiscriminatorConfig(form="gail", loss="bradley_terry", updates_per_step=1, pairwise_margin=0.5))
+                         DiscriminatorConfig(form="gail", loss="bradley_terry", updates_per_step=1,
+                                             pairwise_margin=0.5))
     metrics = disc.update(*_batch())
     assert metrics["num_neg"] == 2 and metrics["loss"] > 0
     orphan = DiscriminatorSample(PROMPT, WRONG, "policy", problem_id="other")
@@ -96,7 +99,8 @@ def test_gold_answers_are_used_only_with_the_flag(make_reward_model):
     positives, negatives = _batch()
     negatives[1].correct = True
     model = make_reward_model(head="linear")
-    assert Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1)).update(positives, negatives)["num_pos"] == 2
+    assert (Discriminator(model, DiscriminatorConfig(form="gail", updates_per_step=1))
+            .update(positives, negatives)["num_pos"] == 2)
     flagged = DiscriminatorConfig(form="gail", updates_per_step=1, relabel_correct_samples=True)
     assert Discriminator(model, flagged).update(positives, negatives)["num_pos"] == 3
 
@@ -221,7 +225,8 @@ def test_wgan_penalty_differentiates_the_critic_the_loss_uses(make_reward_model,
                          **extra)
     seen = []
     penalty = module.gradient_penalty
-    monkeypatch.setattr(module, "gradient_penalty", lambda values, x, c: seen.append(values.detach()) or penalty(values, x, c))
+    monkeypatch.setattr(module, "gradient_penalty",
+                        lambda values, x, c: seen.append(values.detach()) or penalty(values, x, c))
     monkeypatch.setattr(torch, "rand", lambda *shape, **kwargs: torch.ones(*shape))
     expert = DiscriminatorSample(PROMPT, EXPERT, "expert", problem_id="p0")
     negative = DiscriminatorSample(PROMPT, WRONG, "policy", problem_id="p0", correct=False)
@@ -289,7 +294,8 @@ def test_position_weights_reach_the_loss(make_reward_model):
     model = make_reward_model(head="linear", head_init_std=0.5, granularity="dense")
     losses = {w: Discriminator(model, DiscriminatorConfig(form="gail", learning_rate=0.0, position_weights=w))
               .step([expert, policy, DiscriminatorSample(PROMPT, EXPERT, "expert", problem_id="p1"),
-                     DiscriminatorSample(PROMPT, long.replace("11", "12"), "policy", problem_id="p1", correct=False)])["loss"]
+                     DiscriminatorSample(PROMPT, long.replace("11", "12"), "policy", problem_id="p1",
+                                         correct=False)])["loss"]
               for w in ("sequence", "token")}
     assert losses["sequence"] != pytest.approx(losses["token"], abs=1e-6)
 

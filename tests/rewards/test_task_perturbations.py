@@ -52,7 +52,8 @@ def test_the_default_list_follows_the_task_kind():
     assert MMLUProTask.answer_kind == MedReasonTask.answer_kind == "multiple_choice"
     assert ArithTask.answer_kind == "math"
     assert "distractor_answer" in default_perturbations("multiple_choice")
-    assert not {"nearby_answer", "answer_from_reasoning", "corrupt_numbers"} & set(default_perturbations("multiple_choice"))
+    assert not ({"nearby_answer", "answer_from_reasoning", "corrupt_numbers"}
+                & set(default_perturbations("multiple_choice")))
     # the math list (and so the embedded arith default) is unchanged
     assert default_perturbations("math") == ["flip_operator", "nearby_answer", "corrupt_numbers",
                                              "answer_from_reasoning", "wrong_result"]

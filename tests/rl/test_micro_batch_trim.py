@@ -48,7 +48,8 @@ def test_policy_update_runs_the_model_on_trimmed_micro_batches_with_the_same_res
 
     model, _ = tiny
     batch = policy_batch(_rollouts(), pad_token_id=0)
-    advantages = torch.randn(6, batch.input_ids.shape[1] - batch.prompt_width, generator=torch.Generator().manual_seed(1))
+    advantages = torch.randn(6, batch.input_ids.shape[1] - batch.prompt_width,
+                             generator=torch.Generator().manual_seed(1))
     algo = AlgoConfig(kl_beta=0.05, loss_aggregation="grpo")
     widths: list[int] = []
     real = logprobs_module.completion_logprobs

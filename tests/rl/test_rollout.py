@@ -41,8 +41,10 @@ def test_min_new_tokens_forces_equal_lengths(tiny):
 
 def test_greedy_gives_one_completion_per_prompt(tiny):
     model, tokenizer = tiny
-    rollouts = generate_rollouts(model, tokenizer, _prompts(tokenizer), SamplingConfig(max_new_tokens=5), seed=0, greedy=True)
-    again = generate_rollouts(model, tokenizer, _prompts(tokenizer), SamplingConfig(max_new_tokens=5), seed=1, greedy=True)
+    rollouts = generate_rollouts(model, tokenizer, _prompts(tokenizer), SamplingConfig(max_new_tokens=5),
+                                 seed=0, greedy=True)
+    again = generate_rollouts(model, tokenizer, _prompts(tokenizer), SamplingConfig(max_new_tokens=5),
+                              seed=1, greedy=True)
     assert rollouts.prompt_index == [0, 1] and rollouts.completion_ids == again.completion_ids
 
 

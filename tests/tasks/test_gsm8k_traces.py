@@ -11,7 +11,8 @@ from reasoning_irl.config.task import TaskConfig
 from reasoning_irl.io import DataFileError
 from reasoning_irl.tasks import get_task
 
-ROWS = [{"question": f"Tom has {n} apples and buys 2 more. How many?", "answer": f"{n} + 2 = <<{n}+2={n + 2}>>{n + 2}\n#### {n + 2}"}
+ROWS = [{"question": f"Tom has {n} apples and buys 2 more. How many?",
+         "answer": f"{n} + 2 = <<{n}+2={n + 2}>>{n + 2}\n#### {n + 2}"}
         for n in range(1, 31)]
 
 
@@ -27,13 +28,14 @@ def test_expert_traces_path_replaces_the_gsm8k_solutions(tmp_path):
     plain = get_task(TaskConfig(name="gsm8k", data_dir=str(data))).load("train")
     chosen = plain[:3]
     traces = tmp_path / "teacher.jsonl"
-    traces.write_text("".join(json.dumps({"problem_id": r.problem_id, "reasoning": f"Teacher: {r.answer} apples."}) + "\n"
-                              for r in chosen))
+    traces.write_text("".join(json.dumps({"problem_id": r.problem_id, "reasoning": f"Teacher: {r.answer} apples."})
+                              + "\n" for r in chosen))
     task = get_task(TaskConfig(name="gsm8k", data_dir=str(data), expert_traces_path=str(traces)))
     records = task.load("train")
     by_id = {r.problem_id: r for r in records}
     for r in chosen:
-        assert by_id[r.problem_id].target == f"<think>\nTeacher: {r.answer} apples.\n</think>\n<answer>\n{r.answer}\n</answer>"
+        assert by_id[r.problem_id].target == (f"<think>\nTeacher: {r.answer} apples.\n</think>\n"
+                                              f"<answer>\n{r.answer}\n</answer>")
     # a problem without a teacher trace has no demonstration (the human solution is not mixed in)
     assert all(r.target is None for r in records if r.problem_id not in {c.problem_id for c in chosen})
     assert task.describe()["expert_traces_path"] == str(traces)
