@@ -4,7 +4,8 @@ The feasibility protocol's critic (``bench/quality.py`` group ``feasibility``: t
 one update of 32 experts + 32 policy samples + 32 perturbed experts per step, lr 3e-4) with the
 ``log_ratio`` head (cell ``feas_natural``) and the default ``log_prob`` head (``feas_log_prob``). Each
 point is the reward model after that many updates — a checkpoint of the cell's run, or for 0 updates
-the run of the ``…_0`` cell, which makes none — evaluated the way every quality cell is: fit aggregation,
+the run of the ``…_0`` cell, which makes none — evaluated the way every quality cell is (a point that is
+a cell's own ``best/reward_model`` reads that cell's evaluation instead of repeating it): fit aggregation,
 localisation threshold and Platt scaling on 100 validation problems, measure on 100 test problems × 16
 samples at T = 1.0. The policy is the frozen warm start at every point, so every point reranks the same
 samples. The curve is read on test here for the figure; the budget of a default is chosen on the
@@ -49,8 +50,22 @@ def checkpoint_of(head: str, updates: int, seed: int) -> tuple[Path, str] | None
     return (run_dir, checkpoint) if (run_dir / checkpoint / "reward_model").is_dir() else None
 
 
+def cell_result(head: str, updates: int, seed: int) -> dict | None:
+    """A quality cell of the curve whose ``best/reward_model`` is the one after ``updates`` updates: its
+    evaluation is this point's (same reward model, samples and settings), so it is not run again."""
+    for name in CURVES[head]:
+        path = quality.RESULTS / f"{name}-seed{seed}.json"
+        result = json.loads(path.read_text()) if path.is_file() else None
+        if result and (result.get("selection") or {}).get("reward_model", {}).get("step") == updates:
+            return {"settings": {"head": head, "updates": updates, "seed": seed, "from_cell": name,
+                                 "eval": result["settings"]["eval"]}, "summary": result["summary"]}
+    return None
+
+
 def point(head: str, updates: int, seed: int) -> dict | None:
     path = OUT / f"{head}-{updates}-seed{seed}.json"
+    if not path.is_file() and (reused := cell_result(head, updates, seed)) is not None:
+        return reused
     found = checkpoint_of(head, updates, seed)
     if found is None:
         return None
