@@ -11,7 +11,7 @@ samples at T = 1.0. The policy is the frozen warm start at every point, so every
 samples. The curve is read on test here for the figure; the budget of a default is chosen on the
 validation AUROC the run logs, never on these numbers.
 
-    python bench/quality.py --cells feas_natural_0 feas_natural feas_log_prob_0 feas_log_prob --seeds 0
+    python bench/quality.py --cells feas_natural_0 feas_natural feas_natural_1k feas_log_prob_0 feas_log_prob --seeds 0
     python bench/critic_budget.py --seed 0        # evaluates the checkpoints that exist, then the figure
 
 One JSON per point in ``bench/results/critic_budget/`` (skipped when it exists: resumable); the table
@@ -31,8 +31,9 @@ import quality  # noqa: E402  (bench/ is on sys.path when run as a script)
 from cells import already_done  # noqa: E402
 
 OUT = quality.ROOT / "bench" / "results" / "critic_budget"
-#: head → (the cell that makes no update, the cell whose checkpoints give the other points)
-CURVES = {"log_ratio": ("feas_natural_0", "feas_natural"), "log_prob": ("feas_log_prob_0", "feas_log_prob")}
+#: head → (the cell that makes no update, the cells whose checkpoints give the other points, in order)
+CURVES = {"log_ratio": ("feas_natural_0", "feas_natural", "feas_natural_1k"),
+          "log_prob": ("feas_log_prob_0", "feas_log_prob")}
 UPDATES = (0, 100, 300, 1000, 3000)
 METRICS = {"best-of-16": lambda s: s["best_of_n"]["reward"]["mean"],
            "AUROC": lambda s: s["auroc"]["reward"]["mean"],
@@ -44,10 +45,13 @@ BASELINES = {"best-of-16": lambda s: s["best_of_n"]["policy_mean_logprob"]["mean
 
 def checkpoint_of(head: str, updates: int, seed: int) -> tuple[Path, str] | None:
     """(run folder, checkpoint) holding the reward model after ``updates`` critic updates, or None."""
-    untrained, trained = CURVES[head]
-    run_dir = quality.configs(untrained if updates == 0 else trained, seed)[2]
+    untrained, *trained = CURVES[head]
     checkpoint = "best" if updates == 0 else f"checkpoints/step-{updates}"
-    return (run_dir, checkpoint) if (run_dir / checkpoint / "reward_model").is_dir() else None
+    for name in [untrained] if updates == 0 else trained:  # the same seed and data order: any run that got there
+        run_dir = quality.configs(name, seed)[2]
+        if (run_dir / checkpoint / "reward_model").is_dir():
+            return run_dir, checkpoint
+    return None
 
 
 def cell_result(head: str, updates: int, seed: int) -> dict | None:

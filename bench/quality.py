@@ -137,6 +137,10 @@ GROUPS["feasibility"] = {
         "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",),
         about="the feasibility protocol, the policy's kinds of error: a wrong result, operator or operand, "
               "each carried on, and a wrong final answer"),
+    "feas_natural_1k": Cell("train_irl", tuple(o for o in FEASIBILITY if not o.startswith("training.reward_warmup"))
+                            + ("discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",
+                               "training.reward_warmup_steps=1000"),
+                            about="as feas_natural, 1,000 updates (the critic-budget curve's next point)"),
     "feas_natural_token": Cell("train_irl", FEASIBILITY + (
         "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",
         "discriminator.position_weights=token"),
