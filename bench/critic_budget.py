@@ -114,6 +114,8 @@ def figure(points: dict[tuple[str, int], dict | None], seed: int) -> Path:
         baseline = next((r["summary"] for r in points.values() if r is not None), None)
         if baseline is not None:
             ax.axhline(100 * BASELINES[name](baseline), color="grey", linestyle="--", label="policy")
+            if name == "best-of-16":
+                ax.axhline(100 * baseline["best_of_n"]["random"]["mean"], color="grey", linestyle=":", label="random")
         ax.set_xscale("symlog", linthresh=100)
         ax.set_xlabel("critic updates")
         ax.set_title(f"{name} (test)")
