@@ -3,9 +3,12 @@
 :func:`warm_started_policy` teacher-forces the tiny model on ``arith`` expert traces (loss on the
 completion tokens only, EOS included) with a plain torch loop and saves the result as a Hugging Face
 folder. The folder is cached under ``<cache>/warm_start/<hash>/`` (the cache of
-:mod:`reasoning_irl.models.tiny`), the hash covering every setting that changes the weights, and is
-written to a temporary folder first and renamed into place, so concurrent test processes never see a
-half-written one. ``warm_start.json`` inside records the settings, the last training losses and the time.
+:mod:`reasoning_irl.models.tiny`), the hash covering what changes the weights: the base model, the
+optimiser settings and the training traces themselves (their hash, so two spellings of one task config
+share a folder). One process builds it while others wanting the same folder wait on a lock file beside
+it; the build is written to a temporary folder first and renamed into place, so no process ever sees a
+half-written one. ``warm_start.json`` inside records the settings, the task config, the last training
+losses and the time.
 
 It is a fixture, not the SFT baseline (that is :mod:`reasoning_irl.trainers.sft`, through TRL): it
 exists so that tests of reward models, rollouts and trainers start from a policy that writes the
@@ -24,7 +27,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-WARM_START_VERSION = 1
+WARM_START_VERSION = 2
 INFO_FILE = "warm_start.json"
 
 
@@ -37,14 +40,49 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def warm_start_folder(steps: int = 300, seed: int = 0, *, learning_rate: float = 2e-3, batch_size: int = 32,
+                      model_cfg=None, task_cfg=None) -> Path:
+    """The cache folder :func:`warm_started_policy` builds for these arguments (built or not)."""
+    return _plan(steps, seed, learning_rate, batch_size, model_cfg, task_cfg)[0]
+
+
 def warm_started_policy(steps: int = 300, seed: int = 0, *, learning_rate: float = 2e-3, batch_size: int = 32,
                         model_cfg=None, task_cfg=None) -> Path:
     """Folder of the tiny policy after ``steps`` AdamW steps of teacher-forced SFT on arith train traces.
 
     ``model_cfg`` (:class:`~reasoning_irl.config.model.ModelConfig`, default: the tiny qwen2) and
     ``task_cfg`` (:class:`~reasoning_irl.config.task.TaskConfig`, default: arith) choose the model and
-    the data; the same arguments give the same folder, built once.
+    the data; arguments that give the same traces and settings give the same folder, built once: a
+    caller that finds another process building it waits for that build (a lock file beside it).
     """
+    import fcntl
+
+    final, settings, (base, model_cfg, task_cfg, records) = _plan(steps, seed, learning_rate, batch_size,
+                                                                 model_cfg, task_cfg)
+    if (final / INFO_FILE).is_file():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with open(final.parent / f".{final.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+        if (final / INFO_FILE).is_file():  # built by the holder we waited for
+            return final
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+        try:
+            info = _train(tmp, base, model_cfg, records, steps, seed, learning_rate, batch_size)
+            info = {"settings": settings, "task": asdict(task_cfg), **info}
+            (tmp / INFO_FILE).write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+            tmp.chmod(0o755)  # mkdtemp makes it private; the cache may be shared
+            os.rename(tmp, final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _plan(steps: int, seed: int, learning_rate: float, batch_size: int, model_cfg, task_cfg):
+    """(folder, settings, (base, model_cfg, task_cfg, records)): the folder is named by the hash of the
+    settings, which hold the training traces' hash instead of the task config (two spellings of one
+    config, such as ``system_prompt`` None and "" for arith, write the same traces and weights)."""
     from reasoning_irl.config.model import ModelConfig
     from reasoning_irl.config.task import TaskConfig
     from reasoning_irl.models.loading import resolve_model_path
@@ -53,43 +91,40 @@ def warm_started_policy(steps: int = 300, seed: int = 0, *, learning_rate: float
     model_cfg = model_cfg or ModelConfig()
     task_cfg = task_cfg or TaskConfig(name="arith")
     base = resolve_model_path(model_cfg.policy, model_cfg)
+    records, traces = _traces(task_cfg)
     settings = {
         "version": WARM_START_VERSION, "steps": steps, "seed": seed, "learning_rate": learning_rate,
-        "batch_size": batch_size, "base": Path(base).name if Path(base).is_dir() else base,
-        "task": asdict(task_cfg),
+        "batch_size": batch_size, "base": Path(base).name if Path(base).is_dir() else base, "traces": traces,
     }
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
-    root = cache_root(model_cfg) / "warm_start"
-    final = root / f"{task_cfg.name}-{steps}-{seed}-{digest}"
-    if (final / INFO_FILE).is_file():
-        return final
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=root))
-    try:
-        info = _train(tmp, base, model_cfg, task_cfg, steps, seed, learning_rate, batch_size)
-        (tmp / INFO_FILE).write_text(json.dumps({"settings": settings, **info}, indent=2) + "\n", encoding="utf-8")
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not (final / INFO_FILE).is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    final = cache_root(model_cfg) / "warm_start" / f"{task_cfg.name}-{steps}-{seed}-{digest}"
+    return final, settings, (base, model_cfg, task_cfg, records)
 
 
-def _train(out: Path, base: str, model_cfg, task_cfg, steps: int, seed: int, learning_rate: float,
+_TRACES: dict[str, tuple[list, str]] = {}  # task config (as JSON) -> (records, hash), per process
+
+
+def _traces(task_cfg) -> tuple[list, str]:
+    """The arith train records with a target, and the SHA-256 of their (prompt, target) sequence."""
+    from reasoning_irl.tasks.arith import ArithTask
+
+    if task_cfg.name != "arith":
+        raise ValueError(f"warm_started_policy trains on arith traces; got task {task_cfg.name!r}")
+    key = json.dumps(asdict(task_cfg), sort_keys=True, default=str)
+    if key not in _TRACES:
+        records = [r for r in ArithTask(task_cfg).load("train") if r.target]
+        text = json.dumps([[r.prompt, r.target] for r in records], sort_keys=True, ensure_ascii=False)
+        _TRACES[key] = records, hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _TRACES[key]
+
+
+def _train(out: Path, base: str, model_cfg, records: list, steps: int, seed: int, learning_rate: float,
            batch_size: int) -> dict:
     import torch
 
     from reasoning_irl.models.encoding import collate, encode
     from reasoning_irl.models.loading import load_causal_lm, load_tokenizer
-    from reasoning_irl.tasks.arith import ArithTask
 
-    if task_cfg.name != "arith":
-        raise ValueError(f"warm_started_policy trains on arith traces; got task {task_cfg.name!r}")
-    records = [r for r in ArithTask(task_cfg).load("train") if r.target]
     tokenizer = load_tokenizer(base, model_cfg)
     model = load_causal_lm(base, model_cfg, trainable=True)
     encoded = [encode(tokenizer, r.prompt, r.target, append_eos=True) for r in records]
