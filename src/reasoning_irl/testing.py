@@ -23,6 +23,8 @@ import json
 import os
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict
@@ -186,3 +188,23 @@ def _compose_chunk(config_dir: str, runs: list[tuple[str, list[str]]]) -> list[A
 
     with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
         return [to_schema(compose(config_name=entry, overrides=overrides), SCHEMAS[entry]) for entry, overrides in runs]
+
+
+def build_warm_start_in_background(threads: int) -> subprocess.Popen | None:
+    """Start building :func:`warm_started_policy`'s default folder in a child process (``threads`` torch
+    threads, as the in-process build would use: the thread count changes the float sums, so the weights),
+    or None when it is built already. Callers that need it meanwhile wait on its lock; if the child
+    fails, the first caller builds it itself and shows the error."""
+    if (warm_start_folder() / INFO_FILE).is_file():
+        return None
+    code = (f"import torch; torch.set_num_threads({int(threads)}); "
+            "from reasoning_irl.testing import _background_build; _background_build()")
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _background_build() -> None:
+    import signal
+
+    # Stopped early (the test session ended first): SystemExit runs the cleanup of the temporary folder.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    warm_started_policy()

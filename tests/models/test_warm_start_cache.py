@@ -59,3 +59,12 @@ def test_concurrent_callers_build_once_and_share_the_folder(tmp_path, monkeypatc
     info = json.loads((folder / testing.INFO_FILE).read_text())
     assert info["settings"]["steps"] == 3 and info["task"]["name"] == "arith"
     assert not [p for p in folder.parent.iterdir() if p.name.endswith(".tmp")]  # no build left behind
+
+
+def test_every_test_file_that_trains_a_warm_start_is_marked():
+    """The conftest starts the background build when a collected test is marked `warm_start`."""
+    tests = Path(__file__).resolve().parents[1]
+    users = [p for p in tests.rglob("test_*.py") if "warm_started_policy(" in p.read_text() and p != Path(__file__)]
+    assert len(users) >= 4
+    for path in users:
+        assert "pytest.mark.warm_start" in path.read_text(), f"{path} calls warm_started_policy without the marker"
