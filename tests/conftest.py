@@ -54,7 +54,8 @@ def data_file() -> Callable[[str], Path]:
 
 # The warm-started tiny policy (reasoning_irl.testing.warm_started_policy) takes about a minute to train
 # in a fresh checkout. When the session holds tests marked `warm_start`, a child process builds it from
-# the start, beside the tests that come first; a test that needs it before it is done waits on its lock.
+# the start, at a lower priority, on the cores the tests that come first leave idle; a test that needs it
+# before it is done waits on its lock.
 _BUILDER: list = []
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 WARM_START_VERSION = 2
 INFO_FILE = "warm_start.json"
+NICE = 10  # of the background build (os.nice)
 
 
 def free_port() -> int:
@@ -193,7 +194,7 @@ def _compose_chunk(config_dir: str, runs: list[tuple[str, list[str]]]) -> list[A
 def build_warm_start_in_background(threads: int) -> subprocess.Popen | None:
     """Start building :func:`warm_started_policy`'s default folder in a child process (``threads`` torch
     threads, as the in-process build would use: the thread count changes the float sums, so the weights),
-    or None when it is built already. Callers that need it meanwhile wait on its lock; if the child
+    or None when it is built already. It runs at a lower priority (:data:`NICE`). Callers that need it meanwhile wait on its lock; if the child
     fails, the first caller builds it itself and shows the error."""
     if (warm_start_folder() / INFO_FILE).is_file():
         return None
@@ -207,4 +208,6 @@ def _background_build() -> None:
 
     # Stopped early (the test session ended first): SystemExit runs the cleanup of the temporary folder.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Below the tests in priority: it takes the cores they leave idle, and all of them once a test waits for it.
+    os.nice(NICE)
     warm_started_policy()
