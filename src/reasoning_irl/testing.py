@@ -194,8 +194,8 @@ def _compose_chunk(config_dir: str, runs: list[tuple[str, list[str]]]) -> list[A
 def build_warm_start_in_background(threads: int) -> subprocess.Popen | None:
     """Start building :func:`warm_started_policy`'s default folder in a child process (``threads`` torch
     threads, as the in-process build would use: the thread count changes the float sums, so the weights),
-    or None when it is built already. It runs at a lower priority (:data:`NICE`). Callers that need it meanwhile wait on its lock; if the child
-    fails, the first caller builds it itself and shows the error."""
+    or None when it is built already. It runs at a lower priority (:data:`NICE`). Callers that need it
+    meanwhile wait on its lock; if the child fails, the first caller builds it itself and shows the error."""
     if (warm_start_folder() / INFO_FILE).is_file():
         return None
     code = (f"import torch; torch.set_num_threads({int(threads)}); "
