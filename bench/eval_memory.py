@@ -1,7 +1,7 @@
 """Memory of evaluating a pregenerated file as it grows (issue 8 §5, docs/RELIABILITY.md).
 
     .venv/bin/python bench/eval_memory.py                       # 20k and 200k rows, 4 pieces; writes the JSON
-    .venv/bin/python bench/eval_memory.py --rows 5000 40000 --pieces 2 --jobs 2 --out /tmp/x.json  # the test's
+    .venv/bin/python bench/eval_memory.py --rows 5000 40000 --pieces 2 --jobs 2 --out /tmp/x.json  # test's
 
 For each size it writes a synthetic prompt-major JSONL (``--samples`` per problem, a stored reward score
 per row, a correct answer in one sample out of three), evaluates it with ``evaluate.py``'s library call
@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> dict:
             measured_all = list(pool.map(lambda f: evaluate(f[0], f[1], data_dir), files))
         for rows, (path, _), measured in zip(args.rows, files, measured_all):
             means = measured.pop("means")  # kept for the largest file only
-            measured.update(rows=rows // args.samples * args.samples, file_mb=round(path.stat().st_size / 2**20, 1))
+            measured.update(rows=rows // args.samples * args.samples,
+                            file_mb=round(path.stat().st_size / 2**20, 1))
             result["sizes"].append(measured)
             print(json.dumps(measured), flush=True)
         parts = measured_all[len(args.rows):]

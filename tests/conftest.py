@@ -60,7 +60,8 @@ _BUILDER: list = []
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if session.config.option.collectonly or not any(item.get_closest_marker("warm_start") for item in session.items):
+    marked = any(item.get_closest_marker("warm_start") for item in session.items)
+    if session.config.option.collectonly or not marked:
         return
     from reasoning_irl.testing import build_warm_start_in_background
 

@@ -168,7 +168,8 @@ def compose_experiments(config_dir: str | os.PathLike, runs: dict[str, tuple[str
     """
     keys = list(runs)
     if processes is None:
-        processes = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        processes = min(4, cores)
     if processes <= 1 or len(keys) < 2:
         return dict(zip(keys, _compose_chunk(str(config_dir), [runs[k] for k in keys])))
     import multiprocessing
@@ -177,7 +178,8 @@ def compose_experiments(config_dir: str | os.PathLike, runs: dict[str, tuple[str
     chunks = [keys[i::processes] for i in range(processes)]  # interleaved: entries mixed in every chunk
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_compose_chunk, str(config_dir), [runs[k] for k in chunk]) for chunk in chunks]
-        composed = {k: cfg for chunk, future in zip(chunks, futures) for k, cfg in zip(chunk, future.result())}
+        composed = {k: cfg for chunk, future in zip(chunks, futures)
+                    for k, cfg in zip(chunk, future.result())}
     return {k: composed[k] for k in keys}
 
 
@@ -188,7 +190,8 @@ def _compose_chunk(config_dir: str, runs: list[tuple[str, list[str]]]) -> list[A
     from reasoning_irl.config.schema import SCHEMAS
 
     with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
-        return [to_schema(compose(config_name=entry, overrides=overrides), SCHEMAS[entry]) for entry, overrides in runs]
+        return [to_schema(compose(config_name=entry, overrides=overrides), SCHEMAS[entry])
+                for entry, overrides in runs]
 
 
 def build_warm_start_in_background(threads: int) -> subprocess.Popen | None:
@@ -200,7 +203,8 @@ def build_warm_start_in_background(threads: int) -> subprocess.Popen | None:
         return None
     code = (f"import torch; torch.set_num_threads({int(threads)}); "
             "from reasoning_irl.testing import _background_build; _background_build()")
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    quiet = subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-c", code], stdout=quiet, stderr=quiet)
 
 
 def _background_build() -> None:
@@ -208,6 +212,6 @@ def _background_build() -> None:
 
     # Stopped early (the test session ended first): SystemExit runs the cleanup of the temporary folder.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    # Below the tests in priority: it takes the cores they leave idle, and all of them once a test waits for it.
+    # Below the tests in priority: it takes the cores they leave idle, all of them once a test waits for it.
     os.nice(NICE)
     warm_started_policy()

@@ -131,7 +131,8 @@ def launched(tmp_path_factory):
         two = subprocess.Popen([str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2",
                                 "--master_port", str(free_port()), __file__, str(out), str(loop)],
                                env=env, stdout=two_log, stderr=subprocess.STDOUT)
-        one = subprocess.Popen([sys.executable, __file__, str(out)], env=env, stdout=one_log, stderr=subprocess.STDOUT)
+        one = subprocess.Popen([sys.executable, __file__, str(out)], env=env, stdout=one_log,
+                               stderr=subprocess.STDOUT)
     try:
         for name, proc in (("two", two), ("one", one)):
             assert proc.wait(timeout=300) == 0, (out / f"{name}.log").read_text()[-3000:]

@@ -61,7 +61,7 @@ def test_every_file_starts_with_header_and_command():
 
 @pytest.fixture(scope="module")
 def composed():
-    """Every experiment of both sets composed onto its entry's schema (440 compositions, spread over the cores)."""
+    """Every experiment of both sets composed onto its entry's schema (440 compositions, over the cores)."""
     runs = {_name(group, path): (_entry(path), [f"experiment={_name(group, path)}"])
             for group, paths in FILES.items() for path in paths}
     cfgs = compose_experiments(ROOT / "configs", runs)
@@ -166,11 +166,11 @@ def test_plot_specs_parse_and_match_the_runs():
 
 
 def test_composing_in_worker_processes_gives_what_this_process_composes(composed):
-    """The fixture's compositions (worker processes) equal this process's, for one run of each set and entry."""
+    """The fixture's compositions (worker processes) equal this process's: one run per set and entry."""
     first = {}
     for name, (group, entry, _) in composed.items():
         first.setdefault((group, entry), name)
     assert len(first) == 7  # paper: 4 entries; verifier_free: no GRPO
-    here = compose_experiments(ROOT / "configs", {n: (composed[n][1], [f"experiment={n}"]) for n in first.values()},
-                               processes=1)
+    runs = {n: (composed[n][1], [f"experiment={n}"]) for n in first.values()}
+    here = compose_experiments(ROOT / "configs", runs, processes=1)
     assert here == {n: composed[n][2] for n in first.values()}

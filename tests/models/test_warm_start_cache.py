@@ -46,8 +46,10 @@ def test_concurrent_callers_build_once_and_share_the_folder(tmp_path, monkeypatc
 
     monkeypatch.setattr(testing, "_train", fake_train)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(testing.warm_started_policy(steps=3, model_cfg=model_cfg)))
-               for _ in range(3)]
+    def build():
+        results.append(testing.warm_started_policy(steps=3, model_cfg=model_cfg))
+
+    threads = [threading.Thread(target=build) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -64,7 +66,8 @@ def test_concurrent_callers_build_once_and_share_the_folder(tmp_path, monkeypatc
 def test_every_test_file_that_trains_a_warm_start_is_marked():
     """The conftest starts the background build when a collected test is marked `warm_start`."""
     tests = Path(__file__).resolve().parents[1]
-    users = [p for p in tests.rglob("test_*.py") if "warm_started_policy(" in p.read_text() and p != Path(__file__)]
+    users = [p for p in tests.rglob("test_*.py")
+             if "warm_started_policy(" in p.read_text() and p != Path(__file__)]
     assert len(users) >= 4
     for path in users:
-        assert "pytest.mark.warm_start" in path.read_text(), f"{path} calls warm_started_policy without the marker"
+        assert "pytest.mark.warm_start" in path.read_text(), f"{path} calls warm_started_policy, unmarked"
