@@ -1,12 +1,13 @@
 """Memory of evaluating a pregenerated file as it grows (issue 8 §5, docs/RELIABILITY.md).
 
     .venv/bin/python bench/eval_memory.py                       # 20k and 200k rows, 4 pieces; writes the JSON
-    .venv/bin/python bench/eval_memory.py --rows 2000 20000 --pieces 4 --out /tmp/x.json    # the test's size
+    .venv/bin/python bench/eval_memory.py --rows 5000 40000 --pieces 2 --jobs 2 --out /tmp/x.json  # test's
 
 For each size it writes a synthetic prompt-major JSONL (``--samples`` per problem, a stored reward score
 per row, a correct answer in one sample out of three), evaluates it with ``evaluate.py``'s library call
 (``eval.mode=pregenerated_policy``, no model) in a fresh child process, and records the child's peak
-resident memory (``ru_maxrss``) and time. The largest file is also evaluated in ``--pieces`` equal
+resident memory (``ru_maxrss``) and time (``--jobs`` children at once: each measures its own memory,
+but their times overlap). The largest file is also evaluated in ``--pieces`` equal
 parts (whole problems each); the per-piece means of every per-problem metric (pass@k, maj@k, oracle@N,
 best-of-N success of every selector), weighted by problems, must equal the whole's.
 Result: ``bench/results/eval_memory.json``.
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -78,7 +80,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--samples", type=int, default=8, help="samples per problem")
     parser.add_argument("--pieces", type=int, default=4)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "eval_memory.json")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="child processes at once (each measures its own peak memory; times overlap)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs {args.jobs}: give 1 or more")
     result = {"command": "python bench/eval_memory.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "samples_per_problem": args.samples, "sizes": [], "pieces": None,
               "host": {"python": platform.python_version(), "cpus": os.cpu_count()}}
@@ -86,23 +92,25 @@ def main(argv: list[str] | None = None) -> dict:
         tmp = Path(tmp)
         data_dir = tmp / "no_data"  # gsm8k grading from the rows alone (no task file needed)
         data_dir.mkdir()
+        files = []  # (input, output folder): every size, then the pieces of the largest
         for rows in args.rows:
-            problems = rows // args.samples
-            path = tmp / f"rows-{rows}.jsonl"
-            write_rows(path, 0, problems, args.samples)
-            measured = evaluate(path, tmp / f"out-{rows}", data_dir)
+            files.append((tmp / f"rows-{rows}.jsonl", tmp / f"out-{rows}"))
+            write_rows(files[-1][0], 0, rows // args.samples, args.samples)
+        problems = args.rows[-1] // args.samples
+        bounds = [problems * i // args.pieces for i in range(args.pieces + 1)]
+        for i in range(args.pieces):
+            files.append((tmp / f"piece-{i}.jsonl", tmp / f"out-piece-{i}"))
+            write_rows(files[-1][0], bounds[i], bounds[i + 1] - bounds[i], args.samples)
+        with ThreadPoolExecutor(args.jobs) as pool:  # each thread waits on its child process
+            measured_all = list(pool.map(lambda f: evaluate(f[0], f[1], data_dir), files))
+        for rows, (path, _), measured in zip(args.rows, files, measured_all):
             means = measured.pop("means")  # kept for the largest file only
-            measured.update(rows=problems * args.samples, file_mb=round(path.stat().st_size / 2**20, 1))
+            measured.update(rows=rows // args.samples * args.samples,
+                            file_mb=round(path.stat().st_size / 2**20, 1))
             result["sizes"].append(measured)
             print(json.dumps(measured), flush=True)
-        largest = result["sizes"][-1]
-        problems = largest["n_problems"]
-        bounds = [problems * i // args.pieces for i in range(args.pieces + 1)]
-        parts = []
-        for i in range(args.pieces):
-            path = tmp / f"piece-{i}.jsonl"
-            write_rows(path, bounds[i], bounds[i + 1] - bounds[i], args.samples)
-            parts.append(evaluate(path, tmp / f"out-piece-{i}", data_dir))
+        parts = measured_all[len(args.rows):]
+        problems = result["sizes"][-1]["n_problems"]  # as evaluated
         weighted = {key: sum(p["means"][key] * p["n_problems"] for p in parts) / problems for key in means}
         result["pieces"] = {
             "pieces": args.pieces, "n_samples": sum(p["n_samples"] for p in parts),

@@ -50,3 +50,28 @@ def require_data_file(relative: str) -> Path:
 def data_file() -> Callable[[str], Path]:
     """``data_file("gsm8k/test.jsonl")`` → its path, or skip / fail as :func:`require_data_file`."""
     return require_data_file
+
+
+# The warm-started tiny policy (reasoning_irl.testing.warm_started_policy) takes about a minute to train
+# in a fresh checkout. When the session holds tests marked `warm_start`, a child process builds it from
+# the start, at a lower priority, on the cores the tests that come first leave idle; a test that needs it
+# before it is done waits on its lock.
+_BUILDER: list = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    marked = any(item.get_closest_marker("warm_start") for item in session.items)
+    if session.config.option.collectonly or not marked:
+        return
+    from reasoning_irl.testing import build_warm_start_in_background
+
+    builder = build_warm_start_in_background(threads=torch.get_num_threads())
+    if builder is not None:
+        _BUILDER.append(builder)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for builder in _BUILDER:
+        if builder.poll() is None:  # the session ended before the tests that needed it
+            builder.terminate()
+            builder.wait(timeout=60)

@@ -121,17 +121,31 @@ def _fixed_batch(out: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def updates(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist_airl")
+def launched(tmp_path_factory):
+    """One two-process launch runs the fixed-batch updates (into ``out``) and then the AIRL loop (into
+    ``loop``); the one-process reference of the updates runs at the same time (it writes other files)."""
+    out, loop = tmp_path_factory.mktemp("dist_airl"), tmp_path_factory.mktemp("dist_airl_loop")
     _fixed_batch(out)
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    two = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2",
-                          "--master_port", str(free_port()), __file__, str(out)],
-                         env=env, capture_output=True, text=True, timeout=120)
-    assert two.returncode == 0, two.stderr[-3000:]
-    one = subprocess.run([sys.executable, __file__, str(out)], env=env, capture_output=True, text=True, timeout=120)
-    assert one.returncode == 0, one.stderr[-3000:]
-    return out
+    with (out / "two.log").open("w") as two_log, (out / "one.log").open("w") as one_log:
+        two = subprocess.Popen([str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2",
+                                "--master_port", str(free_port()), __file__, str(out), str(loop)],
+                               env=env, stdout=two_log, stderr=subprocess.STDOUT)
+        one = subprocess.Popen([sys.executable, __file__, str(out)], env=env, stdout=one_log,
+                               stderr=subprocess.STDOUT)
+    try:
+        for name, proc in (("two", two), ("one", one)):
+            assert proc.wait(timeout=300) == 0, (out / f"{name}.log").read_text()[-3000:]
+    finally:
+        for proc in (two, one):
+            if proc.poll() is None:
+                proc.kill()
+    return {"updates": out, "loop": loop}
+
+
+@pytest.fixture(scope="module")
+def updates(launched):
+    return launched["updates"]
 
 
 @pytest.mark.parametrize("aggregation,optim", CASES)
@@ -270,14 +284,8 @@ def _loop_worker(out: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def loop(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist_airl_loop")
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    two = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2",
-                          "--master_port", str(free_port()), __file__, str(out), "loop"],
-                         env=env, capture_output=True, text=True, timeout=180)
-    assert two.returncode == 0, two.stderr[-3000:]
-    return out
+def loop(launched):
+    return launched["loop"]  # run by the processes of the fixed-batch updates, after them: one launch less
 
 
 def test_airl_loop_replicas_stay_identical(loop):
@@ -301,8 +309,7 @@ def test_airl_loop_one_run_folder_written_once(loop):
     assert (run / "checkpoints" / "step-2" / "COMPLETE").is_file()
 
 
-if __name__ == "__main__":
-    if sys.argv[2:] == ["loop"]:
-        _loop_worker(Path(sys.argv[1]))
-    else:
-        _worker(Path(sys.argv[1]))
+if __name__ == "__main__":  # OUT [LOOP_OUT]: the fixed-batch updates, then (given LOOP_OUT) the AIRL loop
+    _worker(Path(sys.argv[1]))
+    if len(sys.argv) > 2:
+        _loop_worker(Path(sys.argv[2]))

@@ -85,15 +85,24 @@ def _accelerate() -> list[str]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dist_sft")
-    two = subprocess.run([*_accelerate(), str(ROOT / "train_sft.py"), *OVERRIDES, f"output_root={tmp}/two",
-                          "training.batch_size=4"], env=_env(tmp, tmp / "two_dump", 1), cwd=tmp,
-                         capture_output=True, text=True, timeout=180)
-    assert two.returncode == 0, two.stderr[-3000:]
-    one = subprocess.run([sys.executable, str(ROOT / "train_sft.py"), *OVERRIDES, f"output_root={tmp}/one",
-                          "training.batch_size=8"], env=_env(tmp, tmp / "one_dump", 2), cwd=tmp,
-                         capture_output=True, text=True, timeout=180)
-    assert one.returncode == 0, one.stderr[-3000:]
+    # The two-process run and the one-process reference are independent: they run at the same time.
+    two = _start([*_accelerate(), str(ROOT / "train_sft.py"), *OVERRIDES, f"output_root={tmp}/two",
+                  "training.batch_size=4"], _env(tmp, tmp / "two_dump", 1), tmp, tmp / "two.log")
+    one = _start([sys.executable, str(ROOT / "train_sft.py"), *OVERRIDES, f"output_root={tmp}/one",
+                  "training.batch_size=8"], _env(tmp, tmp / "one_dump", 2), tmp, tmp / "one.log")
+    try:
+        for name, proc in (("two", two), ("one", one)):
+            assert proc.wait(timeout=240) == 0, (tmp / f"{name}.log").read_text()[-3000:]
+    finally:
+        for proc in (two, one):
+            if proc.poll() is None:
+                proc.kill()
     return tmp
+
+
+def _start(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+    with log.open("w") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT)
 
 
 def test_parameters_identical_across_ranks_after_every_step(runs):

@@ -15,10 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from reasoning_irl.cli import to_schema
-from reasoning_irl.config.schema import SCHEMAS
+from reasoning_irl.testing import compose_experiments
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -63,15 +61,11 @@ def test_every_file_starts_with_header_and_command():
 
 @pytest.fixture(scope="module")
 def composed():
-    """Every experiment of both sets composed onto its entry's schema (448 compositions)."""
-    out = {}
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        for group, paths in FILES.items():
-            for path in paths:
-                entry = _entry(path)
-                cfg = compose(config_name=entry, overrides=[f"experiment={_name(group, path)}"])
-                out[_name(group, path)] = (group, entry, to_schema(cfg, SCHEMAS[entry]))
-    return out
+    """Every experiment of both sets composed onto its entry's schema (440 compositions, over the cores)."""
+    runs = {_name(group, path): (_entry(path), [f"experiment={_name(group, path)}"])
+            for group, paths in FILES.items() for path in paths}
+    cfgs = compose_experiments(ROOT / "configs", runs)
+    return {name: (name.split("/", 1)[0], entry, cfgs[name]) for name, (entry, _) in runs.items()}
 
 
 def _cell(name: str) -> tuple[str, str, str]:
@@ -169,3 +163,14 @@ def test_plot_specs_parse_and_match_the_runs():
                 expected |= {f"paper-{task}-{b}-grpo-seed42" for b in grid.BACKBONES}  # the gold-reward row
             assert {Path(r.run).name for r in spec.runs} == expected
             assert {r.form for r in spec.runs if r.method == "airl"} == {"gail" if group == "paper" else "airl"}
+
+
+def test_composing_in_worker_processes_gives_what_this_process_composes(composed):
+    """The fixture's compositions (worker processes) equal this process's: one run per set and entry."""
+    first = {}
+    for name, (group, entry, _) in composed.items():
+        first.setdefault((group, entry), name)
+    assert len(first) == 7  # paper: 4 entries; verifier_free: no GRPO
+    runs = {n: (composed[n][1], [f"experiment={n}"]) for n in first.values()}
+    here = compose_experiments(ROOT / "configs", runs, processes=1)
+    assert here == {n: composed[n][2] for n in first.values()}

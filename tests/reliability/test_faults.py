@@ -25,7 +25,8 @@ from reasoning_irl import faults
 from reasoning_irl.testing import warm_started_policy
 from reasoning_irl.trainers.checkpoint import latest_complete_checkpoint
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # subprocess runs, 1.5-2.5 min on 2 cores; `make test` runs slow tests too
+# subprocess runs, 1.5-2.5 min on 2 cores; `make test` runs slow tests too
+pytestmark = [pytest.mark.slow, pytest.mark.warm_start, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 #: Faults injected into training (discriminator.updates_per_step=3: hit 8 is in step 3, after step-2).
 KILLS = {"generate": "generate:3", "disc_update": "disc_update:8", "checkpoint_write": "checkpoint_write:2"}

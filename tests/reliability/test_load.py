@@ -24,7 +24,8 @@ def test_memory_stays_flat_as_the_file_grows_and_pieces_agree(tmp_path):
     spec = importlib.util.spec_from_file_location("eval_memory", BENCH)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    result = bench.main(["--rows", "5000", "40000", "--pieces", "2", "--out", str(tmp_path / "r.json")])
+    result = bench.main(["--rows", "5000", "40000", "--pieces", "2", "--jobs", "2",
+                         "--out", str(tmp_path / "r.json")])
     small, large = result["sizes"]
     assert large["rows"] == 8 * small["rows"] == 40000
     assert result["growth"]["bytes_per_row"] < MAX_BYTES_PER_ROW, result["growth"]

@@ -31,6 +31,7 @@ LOCALISATION_MIN = 0.46
 
 
 @pytest.mark.slow
+@pytest.mark.warm_start
 def test_log_ratio_step_discriminator_separates_and_localises_on_held_out_arith():
     torch.manual_seed(0)
     task_cfg = TaskConfig(system_prompt="")

@@ -23,6 +23,8 @@ from reasoning_irl.config.training import IRLTrainingConfig
 from reasoning_irl.testing import warm_started_policy
 from reasoning_irl.trainers.airl import train_irl
 
+pytestmark = pytest.mark.warm_start
+
 
 @pytest.fixture(scope="module")
 def policy_path() -> str:

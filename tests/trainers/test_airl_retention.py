@@ -14,6 +14,7 @@ def test_keep_checkpoints_is_validated():
         IRLTrainingConfig(keep_checkpoints=0)
 
 
+@pytest.mark.warm_start
 def test_airl_keeps_the_newest_checkpoints_and_best_final(tmp_path):
     from reasoning_irl.config.model import ModelConfig
     from reasoning_irl.config.reward import DiscriminatorConfig
