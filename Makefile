@@ -31,7 +31,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests bench *.py
+	$(PY) -m ruff check src tests bench scripts *.py
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

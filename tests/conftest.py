@@ -11,7 +11,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Tiny models and warm-started fixture policies are built once per checkout and reused across tests.
-os.environ.setdefault("REASONING_IRL_CACHE", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache"))
+os.environ.setdefault("REASONING_IRL_CACHE",
+                      os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache"))
 
 import torch  # noqa: E402
 
