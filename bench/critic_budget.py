@@ -33,7 +33,10 @@ from cells import already_done  # noqa: E402
 OUT = quality.ROOT / "bench" / "results" / "critic_budget"
 #: head → (the cell that makes no update, the cells whose checkpoints give the other points, in order)
 CURVES = {"log_ratio": ("feas_natural_0", "feas_natural", "feas_natural_1k"),
-          "log_prob": ("feas_log_prob_0", "feas_log_prob")}
+          "log_prob": ("feas_log_prob_0", "feas_log_prob"),
+          # issue 19 item 4: the same head with gold labels — label switching, and an outcome reward model
+          "log_prob_relabel": ("feas_log_prob_0", "feas_relabel"),
+          "log_prob_orm": ("feas_log_prob_0", "feas_orm")}
 UPDATES = (0, 100, 300, 1000, 3000)
 METRICS = {"best-of-16": lambda s: s["best_of_n"]["reward"]["mean"],
            "AUROC": lambda s: s["auroc"]["reward"]["mean"],
