@@ -6,6 +6,7 @@ on which completions of one prompt differ, so rewards and advantages differ with
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,14 @@ def test_unfinished_rollouts_reach_the_critic_as_unfinished():
     positives, negatives = _discriminator_batch(disc, None, [record], [record, record], rollouts,
                                                 relabel=False, seed=0)
     assert positives == [] and [n.finished for n in negatives] == [True, False]
+
+
+def test_validation_auroc_has_perturbed_traces_when_training_takes_none(tmp_path, policy_path):
+    """An outcome reward model (gold labels, no demonstrations, no perturbations in training) is still
+    selected by the validation AUROC of experts against held-out perturbed experts: one copy each."""
+    cfg = _config(tmp_path, policy_path, max_steps=0)
+    cfg.training = dataclasses.replace(cfg.training, reward_warmup_steps=2, eval_every=1)
+    cfg.discriminator = dataclasses.replace(cfg.discriminator, relabel_correct_samples=True, expert_weight=0.0,
+                                            perturbations_per_expert=0)
+    aurocs = [row["validation_auroc"] for row in _metrics(train_irl(cfg)) if "validation_auroc" in row]
+    assert aurocs and all(math.isfinite(a) for a in aurocs)

@@ -143,12 +143,14 @@ class Discriminator:
 
     # --- negatives ----------------------------------------------------------------------------------
     def perturbed_negatives(self, experts: Sequence[DiscriminatorSample], seed: int,
-                            metas: Sequence[dict | None] | None = None) -> list[DiscriminatorSample]:
-        """``perturbations_per_expert`` perturbed copies of each expert, unchanged ones dropped."""
-        if self.config.perturbations_per_expert == 0 or not experts:
+                            metas: Sequence[dict | None] | None = None,
+                            copies: int | None = None) -> list[DiscriminatorSample]:
+        """``copies`` (default ``perturbations_per_expert``) perturbed copies of each expert, unchanged ones
+        dropped."""
+        copies = self.config.perturbations_per_expert if copies is None else copies
+        if copies == 0 or not experts:
             return []
-        results = perturb_traces([e.completion for e in experts], self.perturbations, seed, metas,
-                                 copies=self.config.perturbations_per_expert)
+        results = perturb_traces([e.completion for e in experts], self.perturbations, seed, metas, copies=copies)
         return [
             DiscriminatorSample(experts[i].prompt, p.text, "perturbed", problem_id=experts[i].problem_id,
                                 first_changed_char=p.first_changed_char)

@@ -115,8 +115,11 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
                                     generate=training.eval_generate, max_length=cfg.model.max_length,
                                     max_new_tokens=sampling.max_new_tokens)
         validation_experts = [_expert(r) for r in validation]
+        # At least one held-out perturbed copy per validation expert, also when training takes none
+        # (perturbations_per_expert=0): the validation AUROC that selects best/reward_model needs them.
         validation_perturbed = discriminator.perturbed_negatives(
-            validation_experts, seed=stable_hash(f"{cfg.seed}:validation"), metas=[r.meta for r in validation])
+            validation_experts, seed=stable_hash(f"{cfg.seed}:validation"), metas=[r.meta for r in validation],
+            copies=max(1, cfg.discriminator.perturbations_per_expert))
         monitor = CollapseMonitor(training.collapse_patience, sampling.max_new_tokens)
         best_reward: dict[str, Any] = {"step": None, "value": None}
         prompt_ids: dict[str, list[int]] = {}  # problem_id → prompt token ids, computed once
