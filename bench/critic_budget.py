@@ -74,8 +74,8 @@ def point(head: str, updates: int, seed: int) -> dict | None:
     if not path.is_file() and (reused := cell_result(head, updates, seed)) is not None:
         return reused
     found = checkpoint_of(head, updates, seed)
-    if found is None:
-        return None
+    if found is None:  # the run is not here (another checkout): a point measured before still counts
+        return json.loads(path.read_text()) if path.is_file() else None
     run_dir, checkpoint = found
     wanted = {"head": head, "updates": updates, "seed": seed, "run": str(run_dir.relative_to(quality.ROOT)),
               "checkpoint": checkpoint, "eval": quality.EVAL}
@@ -122,7 +122,8 @@ def figure(points: dict[tuple[str, int], dict | None], seed: int) -> Path:
         ax.set_xscale("symlog", linthresh=100)
         ax.set_xlabel("critic updates")
         ax.set_title(f"{name} (test)")
-    axes[0].legend(frameon=False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.08))
     path = quality.ROOT / "bench" / "results" / f"critic_budget-seed{seed}.png"
     fig.savefig(path, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
