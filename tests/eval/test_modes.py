@@ -203,3 +203,12 @@ def test_fit_then_test_fits_on_validation_and_tests_with_it(tmp_path):
 def test_output_dir_default(tmp_path):
     cfg = build_config({"eval.run_dir": str(tmp_path / "run"), "task.name": "gsm8k"})
     assert modes.default_output_dir(cfg, "generate") == tmp_path / "run" / "best" / "eval" / "generate_gsm8k"
+
+
+def test_build_config_keeps_strings_yaml_would_misread():
+    """Values are set as given: `*/` (a YAML alias if re-parsed) stays a string; a number given as text
+    becomes the field's type; an unknown key is still refused."""
+    cfg = modes.build_config({"task.arith_operators": "*/", "task.num_demonstrations": "100", "seed": 3})
+    assert cfg.task.arith_operators == "*/" and cfg.task.num_demonstrations == 100 and cfg.seed == 3
+    with pytest.raises(Exception, match="not_a_key"):
+        modes.build_config({"eval.not_a_key": 1})

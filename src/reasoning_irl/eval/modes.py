@@ -385,16 +385,8 @@ def build_config(overrides: dict[str, Any] | None = None) -> Any:
     cfg = OmegaConf.structured(EvaluateConfig)
     cfg.model.reward = None
     cfg.run_name = f"eval-{cfg.task.name}"
-    dotlist = [f"{k}={_dot(v)}" for k, v in (overrides or {}).items()]
-    cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(dotlist))
+    # Each value is set as given (the schema converts "100" to an int where the field is one), never
+    # re-parsed as YAML text: a string such as task.arith_operators="*/" stays that string.
+    for key, value in (overrides or {}).items():
+        OmegaConf.update(cfg, key, value, merge=True)
     return OmegaConf.to_object(cfg)
-
-
-def _dot(value: Any) -> str:
-    import json
-
-    if value is None:
-        return "null"
-    if isinstance(value, (list, dict, bool)):
-        return json.dumps(value)
-    return str(value)
