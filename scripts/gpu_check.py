@@ -207,7 +207,7 @@ def _grpo(model_dir: Path, out: Path, shape: dict, dtype: str, device: str) -> d
         model=_model_config(model_dir, shape, dtype, ModelConfig),
         algo=AlgoConfig(kl_beta=0.0, loss_aggregation="bnpo"),
         sampling=SamplingConfig(num_generations=shape["generations"], max_new_tokens=shape["completion"],
-                                temperature=1.0, top_p=0.95),
+                                min_new_tokens=shape["completion"], temperature=1.0, top_p=0.95),
         training=GRPOTrainingConfig(max_steps=2, batch_prompts=per_micro, learning_rate=5e-6,
                                     gradient_accumulation_steps=shape["prompts"] // per_micro,
                                     eval_every=0, eval_problems=2, eval_generate=False, checkpoint_every=0,

@@ -7,7 +7,7 @@ dataclasses *record* every field read by the project's code (reads from ``datacl
 A field of an entry's schema that no run read must be listed in :data:`BRANCH_ONLY` (read only on a
 branch a tiny arith run does not take: another task, a GPU path, resume …) with the module that reads
 it, and that module must read it. Fields of a shared section that an entry does not use are refused by
-that entry with a clear error when set (:data:`REFUSED`) — checked here too.
+that entry with a clear error when set (its schema's ``UNREAD``) — checked here too.
 """
 
 from __future__ import annotations
@@ -75,26 +75,21 @@ BRANCH_ONLY: dict[str, tuple[str, str]] = {
     "eval.checkpoint": ("eval/modes.py", "eval.run_dir set"),
     "eval.discount": ("eval/process.py", "eval.reward_aggregation=discounted"),
     "eval.batch_size": ("eval/process.py", "generation / scoring modes"),
+    "model.policy": ("eval/models.py", "evaluate without eval.run_dir (with it, the run's own policy)"),
+    "model.cache_dir": ("models/tiny.py", "model.policy=tiny: where a fresh tiny model is cached"),
+    **{f"model.tiny_{k}": ("models/tiny.py", "model.policy=tiny: a fresh tiny model (evaluate loads a run's)")
+       for k in ("arch", "hidden_size", "intermediate_size", "num_layers", "num_heads", "vocab_size")},
 }
-#: evaluate.py reads these whole sections only when it generates or scores (eval.mode=generate/aime,
-#: reward scores); the pregenerated-policy run here does neither.
-EVALUATE_GENERATION_SECTIONS = ("model.", "reward.", "sampling.", "logging.")
-#: Keys of a shared section that an entry does not read and does not refuse yet (OPEN — reported to the
-#: lead; the fix belongs to the trainer's owner: refuse a non-default value, as GRPO does for algo.gamma).
-KNOWN_UNUSED: dict[str, dict[str, str]] = {
-    "train_irl": {"sampling.n_samples": "evaluation-only (samples per test problem)"},
-    "train_sft": {"model.reward": "SFT has no reward model"},
-    "train_grpo": {
-        "model.reward": "the GRPO baseline has no reward model (verifiable rewards)",
-        "model.max_completion_length": "GRPO uses sampling.max_new_tokens",
-        "algo.use_outcome_rewards": "GRPO always uses the verifiable rewards",
-        "algo.outcome_weight": "GRPO always uses the verifiable rewards",
-        "sampling.n_samples": "evaluation-only",
-        "sampling.min_new_tokens": "not passed to TRL's GRPOConfig",
-    },
-}
-#: Shared-section keys an entry refuses when set to a non-default value: entry → {key: non-default value}.
-REFUSED = {"train_grpo": {"algo.gamma": 0.9, "algo.advantage": "rloo"}}
+#: evaluate.py loads saved weights: these fields of the ``model`` group set how a backbone is *trained*
+#: (LoRA, checkpointing). A model YAML (``model=qwen2.5-3b``) sets them for every entry, so evaluate cannot
+#: refuse them; docs/CONFIGS.md says that evaluate ignores them.
+EVALUATE_TRAINING_ONLY = {f"model.{k}" for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules",
+                                                 "gradient_checkpointing")}
+#: A non-default value for each field of the schemas' ``UNREAD`` lists (fields an entry refuses when set).
+NON_DEFAULT = {"sampling.n_samples": 4, "model.reward": "tiny", "algo.gamma": 0.9, "algo.use_outcome_rewards": True,
+               "algo.outcome_weight": 2.0, "sampling.num_generations": 4}
+#: Values of a read field that an entry refuses (the trainer checks them): entry → {key: value}.
+REFUSED = {"train_grpo": {"algo.advantage": "rloo"}}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -119,9 +114,15 @@ def _record(obj, reads: set[str], prefix: str = ""):
             _record(value, reads, f"{prefix}{name}.")
     base = type(obj)
 
-    def __getattribute__(self, name, _names=names, _prefix=prefix, _base=base):
+    properties = {n for n in dir(base) if isinstance(getattr(base, n), property)}
+
+    def __getattribute__(self, name, _names=names, _prefix=prefix, _base=base, _properties=properties):
         if name in _names:
-            caller = sys._getframe(1).f_code.co_filename
+            frame = sys._getframe(1)
+            # A derived value (``model.max_length``) reads its fields for whoever asked for it.
+            if frame.f_code.co_name in _properties and frame.f_code.co_filename.startswith(NOT_CONSUMERS):
+                frame = frame.f_back
+            caller = frame.f_code.co_filename
             if caller.startswith(PROJECT_FILES) and not caller.startswith(NOT_CONSUMERS):
                 reads.add(_prefix + name)
         return _base.__getattribute__(self, name)
@@ -156,8 +157,14 @@ def reads(tmp_path_factory) -> dict[str, set[str]]:
     return {entry: set() for entry in SCHEMAS}
 
 
+@pytest.fixture(scope="module")
+def runs() -> dict[str, Path]:
+    """Run folders of the one-step runs, by method (the generating evaluation scores the AIRL one)."""
+    return {}
+
+
 @pytest.mark.parametrize("method", list(METHODS))
-def test_one_step_of_each_paper_method(method, reads, tmp_path):
+def test_one_step_of_each_paper_method(method, reads, runs, tmp_path):
     entry = METHODS[method]
     cfg = _compose(entry, f"paper/gsm8k_qwen2.5-3b_{method}", [*TINY, *EXTRA[entry], f"output_root={tmp_path}"])
     assert cfg.run_name == f"paper-gsm8k-qwen2.5-3b-{method}-seed42"
@@ -165,6 +172,7 @@ def test_one_step_of_each_paper_method(method, reads, tmp_path):
     assert (Path(run_dir) / "final" / "policy").is_dir()
     if entry == "train_irl":
         assert (Path(run_dir) / "final" / "reward_model").is_dir()
+    runs[method] = Path(run_dir)
 
 
 def test_evaluate_reads(reads, tmp_path):
@@ -180,14 +188,27 @@ def test_evaluate_reads(reads, tmp_path):
     assert (tmp_path / "out" / "metrics.json").is_file()
 
 
+def test_evaluate_generation_reads(reads, runs, tmp_path):
+    """The evaluation entry generating from a run's policy and scoring with its reward model."""
+    from reasoning_irl.eval.modes import run_evaluation
+
+    if "airl_step" not in runs:
+        pytest.skip("needs the one-step AIRL run of this module (run the whole file)")
+    cfg = _compose("evaluate", "paper/eval/gsm8k_qwen2.5-3b_airl_step", [
+        "model=tiny", "task=arith", "task.arith_num_test=2", "eval.mode=generate", f"eval.run_dir={runs['airl_step']}",
+        "eval.checkpoint=final", f"eval.output_dir={tmp_path}/out", "eval.bootstrap_resamples=50",
+        "sampling.n_samples=2", "sampling.max_new_tokens=16", "device=cpu", f"output_root={tmp_path}"])
+    run_evaluation(_record(cfg, reads["evaluate"]))
+    assert (tmp_path / "out" / "metrics.json").is_file()
+
+
 def test_every_key_is_consumed(reads):
     if not all(reads[e] for e in ("train_irl", "train_sft", "train_grpo", "evaluate")):
         pytest.skip("needs the one-step runs of this module (run the whole file)")
     report = {}
     for entry, schema in SCHEMAS.items():
         unread = [p for p in _field_paths(schema()) if p not in reads[entry] and p not in BRANCH_ONLY
-                  and p not in REFUSED.get(entry, {}) and p not in KNOWN_UNUSED.get(entry, {})
-                  and not (entry == "evaluate" and p.startswith(EVALUATE_GENERATION_SECTIONS))]
+                  and p not in schema.UNREAD and not (entry == "evaluate" and p in EVALUATE_TRAINING_ONLY)]
         if unread:
             report[entry] = unread
     assert not report, f"config keys no code read (consume, refuse, or list in BRANCH_ONLY): {report}"
@@ -201,14 +222,22 @@ def test_branch_only_keys_are_read_where_stated(key):
     assert re.search(rf"\.{name}\b|getattr\([^,]+, \"{name}\"", text), f"{key} is not read in {module}"
 
 
-@pytest.mark.parametrize("section", EVALUATE_GENERATION_SECTIONS)
-def test_evaluate_generation_sections_are_read(section):
-    """Every field of these sections is read somewhere outside the config package."""
-    text = "\n".join(p.read_text() for p in SRC.rglob("*.py") if "config" not in p.relative_to(SRC).parts)
-    fields = [p for p in _field_paths(SCHEMAS["evaluate"]()) if p.startswith(section)]
-    missing = [p for p in fields
-               if not re.search(rf"\.{p.split('.')[-1]}\b|getattr\([^,]+, \"{p.split('.')[-1]}\"", text)]
-    assert not missing
+def test_evaluate_training_only_fields_are_read_by_a_trainer(reads):
+    if not reads["train_irl"]:
+        pytest.skip("needs the one-step runs of this module (run the whole file)")
+    trained = set().union(*(reads[e] for e in ("train_irl", "train_sft", "train_grpo"))) | set(BRANCH_ONLY)
+    assert EVALUATE_TRAINING_ONLY <= trained
+
+
+@pytest.mark.parametrize("entry,key", [(e, k) for e, schema in SCHEMAS.items() for k in schema.UNREAD])
+def test_unread_fields_are_refused(entry, key, tmp_path):
+    """A field an entry does not read is refused, by name, when set; its default composes."""
+    experiment = {"train_irl": "paper/gsm8k_qwen2.5-3b_airl_step", "train_sft": "paper/gsm8k_qwen2.5-3b_sft",
+                  "train_grpo": "paper/gsm8k_qwen2.5-3b_grpo", "evaluate": "paper/eval/gsm8k_qwen2.5-3b_sft"}[entry]
+    overrides = ["model=tiny", "task=arith", f"output_root={tmp_path}"]
+    assert _compose(entry, experiment, overrides)  # the default is accepted
+    with pytest.raises(ValueError, match=rf"{re.escape(key)}=.* is not read by {entry}\.py"):
+        _compose(entry, experiment, [*overrides, f"{key}={NON_DEFAULT[key]}"])
 
 
 @pytest.mark.parametrize("entry,key", [(e, k) for e, keys in REFUSED.items() for k in keys])

@@ -243,3 +243,15 @@ def test_validation_auroc_has_perturbed_traces_when_training_takes_none(tmp_path
                                             perturbations_per_expert=0)
     aurocs = [row["validation_auroc"] for row in _metrics(train_irl(cfg)) if "validation_auroc" in row]
     assert aurocs and all(math.isfinite(a) for a in aurocs)
+
+
+def test_warm_start_config_of_a_separate_reward_backbone(tmp_path):
+    """The built-in warm start is an SFT run: it takes the task and model, but not the reward backbone
+    (train_sft.py refuses model.reward), whichever the AIRL run names."""
+    from reasoning_irl.config.schema import TrainIRLConfig
+    from reasoning_irl.trainers.airl import warm_start_config
+
+    cfg = TrainIRLConfig()
+    cfg.model.reward = "tiny"
+    sft = warm_start_config(cfg, tmp_path)
+    assert sft.model.reward == "from_policy" and sft.model.policy == cfg.model.policy and sft.task == cfg.task

@@ -18,12 +18,12 @@ STEPS = 3
 
 
 def grpo_config(tmp_path, policy: str) -> TrainGRPOConfig:
-    """3 GRPO steps of 2 prompts × 4 completions (≤ 48 tokens) on the small arith task of test_sft."""
+    """3 GRPO steps of 2 prompts × 4 completions (32 to 48 tokens) on the small arith task of test_sft."""
     cfg = TrainGRPOConfig(run_name="grpo-test", output_root=str(tmp_path), seed=0, device="cpu")
     cfg.task.arith_num_train, cfg.task.arith_num_validation, cfg.task.arith_num_test = 64, 8, 8
     cfg.model.policy, cfg.model.max_completion_length = policy, 64
     cfg.logging.wandb_mode, cfg.logging.progress_bar, cfg.logging.logging_steps = "disabled", False, 1
-    cfg.sampling.num_generations, cfg.sampling.max_new_tokens = 4, 48
+    cfg.sampling.num_generations, cfg.sampling.max_new_tokens, cfg.sampling.min_new_tokens = 4, 48, 32
     t = cfg.training
     t.max_steps, t.batch_prompts, t.learning_rate = STEPS, 2, 1e-3
     t.checkpoint_every, t.eval_every, t.eval_problems, t.eval_generate = 2, 1, 8, False
@@ -80,6 +80,8 @@ def test_grpo_steps_layout_and_selection(grpo_run):
     assert [r["step"] for r in train_rows] == [1, 2, 3]
     assert all(math.isfinite(r["loss"]) and math.isfinite(r["grad_norm"]) for r in train_rows)
     assert all("rewards/correctness/mean" in r and "rewards/tag_count/mean" in r for r in train_rows)
+    # sampling.min_new_tokens reaches TRL's generation: no completion ends before 32 tokens.
+    assert all(r["completions/min_length"] >= 32 for r in train_rows)
     for step in (2, 3):
         assert (run_dir / "checkpoints" / f"step-{step}" / "COMPLETE").is_file()
         assert (run_dir / "checkpoints" / f"step-{step}" / "policy" / "model.safetensors").is_file()
@@ -158,6 +160,7 @@ def test_grpo_config_mapping_and_refusals(tmp_path):
     )
     assert args["scale_rewards"] == "none" and args["per_device_train_batch_size"] == 2 * 4
     assert args["max_completion_length"] == 48 and args["use_cpu"] and args["gradient_checkpointing"] is False
+    assert args["generation_kwargs"] == {"min_new_tokens": 32}
     cfg.algo.advantage = "discounted"
     with pytest.raises(ValueError, match="algo.advantage='discounted'"):
         check_algo(cfg)

@@ -2,12 +2,15 @@
 
 ``configs/<entry>.yaml`` lists ``<entry>_schema`` first in its defaults, so every group option and
 command-line override is merged onto these dataclasses: an unknown or misspelt key is an error that
-names it, and a value of the wrong type is refused.
+names it, and a value of the wrong type is refused. A field of a shared section that an entry does not
+read is listed in its ``UNREAD`` and refused when set to anything but its default, so no key is accepted
+and then ignored (``tests/cluster/test_keys_consumed.py`` checks both lists against what the code reads).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from hydra.core.config_store import ConfigStore
 
@@ -36,7 +39,11 @@ class RunConfig:
     device: str = "auto"
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    #: The entry point's script name, for messages.
+    ENTRY: ClassVar[str] = "run"
+    #: Fields of shared sections this entry does not read → why; refused unless left at their default.
+    UNREAD: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
         # Every setting is checked here, when the config is built: before any model is loaded or any
@@ -44,27 +51,62 @@ class RunConfig:
         if not 0 <= self.seed < 2**32:
             raise ValueError(f"seed={self.seed} must be in [0, 2**32); give a non-negative seed")
         check_finite(self)
+        refuse_unread(self)
+
+
+def refuse_unread(config: RunConfig) -> None:
+    """Refuse a field of ``config.UNREAD`` set to anything but its default, naming the key and why."""
+    for key, why in config.UNREAD.items():
+        section_name, name = key.split(".")
+        section = getattr(config, section_name)
+        value: Any = getattr(section, name)
+        if value != getattr(type(section)(), name):
+            raise ValueError(f"{key}={value!r} is not read by {config.ENTRY}.py ({why}); remove it")
 
 
 @dataclass
-class TrainIRLConfig(RunConfig):
+class TrainRunConfig(RunConfig):
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+
+@dataclass
+class TrainIRLConfig(TrainRunConfig):
     reward: RewardConfig = field(default_factory=RewardConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     algo: AlgoConfig = field(default_factory=AlgoConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     training: IRLTrainingConfig = field(default_factory=IRLTrainingConfig)
 
+    ENTRY: ClassVar[str] = "train_irl"
+    UNREAD: ClassVar[dict[str, str]] = {
+        "sampling.n_samples": "samples per test problem: an evaluate.py setting",
+    }
+
 
 @dataclass
-class TrainSFTConfig(RunConfig):
+class TrainSFTConfig(TrainRunConfig):
     training: SFTTrainingConfig = field(default_factory=SFTTrainingConfig)
 
+    ENTRY: ClassVar[str] = "train_sft"
+    UNREAD: ClassVar[dict[str, str]] = {
+        "model.reward": "the reward model's backbone: SFT trains no reward model",
+    }
+
 
 @dataclass
-class TrainGRPOConfig(RunConfig):
+class TrainGRPOConfig(TrainRunConfig):
     algo: AlgoConfig = field(default_factory=AlgoConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     training: GRPOTrainingConfig = field(default_factory=GRPOTrainingConfig)
+
+    ENTRY: ClassVar[str] = "train_grpo"
+    UNREAD: ClassVar[dict[str, str]] = {
+        "model.reward": "the reward model's backbone: the GRPO baseline's rewards are verifiable",
+        "algo.gamma": "read only by algo.advantage=discounted, which GRPO does not have",
+        "algo.use_outcome_rewards": "GRPO's rewards are training.reward_functions, correctness among them",
+        "algo.outcome_weight": "GRPO's rewards are training.reward_functions, each weight 1",
+        "sampling.n_samples": "samples per test problem: an evaluate.py setting",
+    }
 
 
 @dataclass
@@ -72,6 +114,11 @@ class EvaluateConfig(RunConfig):
     reward: RewardConfig = field(default_factory=RewardConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+
+    ENTRY: ClassVar[str] = "evaluate"
+    UNREAD: ClassVar[dict[str, str]] = {
+        "sampling.num_generations": "completions per training prompt; evaluation draws sampling.n_samples",
+    }
 
 
 SCHEMAS = {

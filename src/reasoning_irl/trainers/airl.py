@@ -281,7 +281,7 @@ def warm_start_config(cfg: Any, output_root: str | Path):
     from reasoning_irl.config.training import SFTTrainingConfig
 
     return TrainSFTConfig(seed=cfg.seed, run_name="warm_start", output_root=str(output_root), device=cfg.device,
-                          task=cfg.task, model=cfg.model,
+                          task=cfg.task, model=dataclasses.replace(cfg.model, reward=FROM_POLICY),  # SFT has none
                           logging=dataclasses.replace(cfg.logging, wandb_mode="disabled"),
                           training=SFTTrainingConfig(max_steps=cfg.training.warm_start_steps, checkpoint_every=0,
                                                      eval_every=0, eval_generate=False, bf16=cfg.training.bf16,

@@ -13,7 +13,7 @@ Recipe (docs/METHOD.md §7.3):
 - Our config maps onto ``GRPOConfig``: ``algo.loss_aggregation`` → ``loss_type``, ``algo.kl_beta`` →
   ``beta``, ``algo.clip_low``/``clip_high`` → ``epsilon``/``epsilon_high``, ``algo.scale_rewards`` →
   ``scale_rewards`` (``group``/``none``); ``sampling.num_generations`` (G), ``temperature``, ``top_p``,
-  ``max_new_tokens`` → ``max_completion_length``; one optimiser micro-batch holds
+  ``max_new_tokens`` → ``max_completion_length``, ``min_new_tokens`` → ``generation_kwargs``; one optimiser micro-batch holds
   ``training.batch_prompts`` × G completions.
 - The policy starts from ``model.policy`` (usually an SFT run's ``best/policy``); ``best/`` is chosen on
   validation as for SFT (expert NLL by default; greedy accuracy with ``training.select_by=correctness``).
@@ -38,10 +38,6 @@ def check_algo(cfg: Any) -> None:
         raise ValueError(
             f"algo.advantage={algo.advantage!r}: TRL's GRPO baseline computes group advantages "
             "only; use algo=group (the other advantages are in train_irl.py)"
-        )
-    if algo.gamma != 1.0:
-        raise ValueError(
-            f"algo.gamma={algo.gamma} is read only by algo.advantage=discounted; remove it for GRPO"
         )
     if sampling.num_generations < 2:
         raise ValueError(
@@ -78,6 +74,8 @@ def grpo_arguments(cfg: Any, run_dir: Path) -> dict[str, Any]:
         "epsilon_high": algo.clip_high,
         "scale_rewards": "group" if algo.scale_rewards else "none",
         "log_completions": False,
+        # EOS is suppressed before min_new_tokens (benchmarks compare trainers at equal lengths).
+        "generation_kwargs": {"min_new_tokens": sampling.min_new_tokens} if sampling.min_new_tokens else None,
     }
 
 
