@@ -13,8 +13,8 @@ Recipe (docs/METHOD.md §7.3):
 - Our config maps onto ``GRPOConfig``: ``algo.loss_aggregation`` → ``loss_type``, ``algo.kl_beta`` →
   ``beta``, ``algo.clip_low``/``clip_high`` → ``epsilon``/``epsilon_high``, ``algo.scale_rewards`` →
   ``scale_rewards`` (``group``/``none``); ``sampling.num_generations`` (G), ``temperature``, ``top_p``,
-  ``max_new_tokens`` → ``max_completion_length``, ``min_new_tokens`` → ``generation_kwargs``; one optimiser micro-batch holds
-  ``training.batch_prompts`` × G completions.
+  ``max_new_tokens`` → ``max_completion_length``, ``min_new_tokens`` → ``generation_kwargs``; one
+  optimiser micro-batch holds ``training.batch_prompts`` × G completions.
 - The policy starts from ``model.policy`` (usually an SFT run's ``best/policy``); ``best/`` is chosen on
   validation as for SFT (expert NLL by default; greedy accuracy with ``training.select_by=correctness``).
 """
