@@ -27,7 +27,13 @@ $PY evaluate.py eval.run_dir=$OUT/r eval.checkpoint=final seed=0 sampling.n_samp
   eval.max_problems=8 eval.compute_policy_log_probs=true eval.compute_reward_scores=true device=cpu \
   task.arith_num_train=64 task.arith_num_validation=8 task.arith_num_test=8 eval.bootstrap_resamples=50 \
   eval.output_dir=$OUT/fit > "$OUT/fit.log" 2>&1
+# a pregenerated file (the generated samples) scored again with the fitted calibration
+$PY evaluate.py eval.mode=pregenerated_policy_and_reward eval.pregenerated_jsonl_path=$OUT/eval/samples.jsonl \
+  model.policy=$OUT/r/final/policy model.reward=$OUT/r/final/reward_model eval.calibration_path=$OUT/fit \
+  seed=0 device=cpu eval.bootstrap_resamples=50 eval.output_dir=$OUT/pre > "$OUT/pre.log" 2>&1
 cd "$OUT"
 sha256sum r/metrics.jsonl $(find r/final -name "*.safetensors" | sort) eval/samples.jsonl fit/calibration.json \
+  pre/samples.jsonl \
   | sed "s#$OUT/##"
 python3 -c "import json; m=json.load(open('eval/metrics.json')); m.pop('config', None); m.pop('inputs', None); print('metrics.json (no config, inputs):', __import__('hashlib').sha256(json.dumps(m, sort_keys=True).encode()).hexdigest())"
+python3 -c "import json; m=json.load(open('pre/metrics.json')); [m.pop(k, None) for k in ('config', 'inputs', 'calibration_source')]; print('pre/metrics.json (no config, inputs, calibration path):', __import__('hashlib').sha256(json.dumps(m, sort_keys=True).encode()).hexdigest())"

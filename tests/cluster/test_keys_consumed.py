@@ -49,7 +49,7 @@ METHODS = {"airl_sparse": "train_irl", "airl_step": "train_irl", "airl_interval"
 #: Read only on a branch a one-step tiny arith run does not take → (module that reads it, which branch).
 BRANCH_ONLY: dict[str, tuple[str, str]] = {
     "output_root": ("trainers/run.py", "run folder when no run_dir is passed (the tests pass one)"),
-    "run_name": ("eval/modes.py", "evaluation folder name when eval.output_dir is not set"),
+    "run_name": ("eval/plan.py", "evaluation folder name when eval.output_dir is not set"),
     "device": ("eval/models.py", "generation / scoring modes of evaluate.py"),
     "task.data_dir": ("tasks/sources.py", "real datasets (gsm8k, medreason, …)"),
     "task.expert_traces_path": ("tasks/sources.py", "mmlu_pro, medreason, gsm8k with teacher traces"),
@@ -72,7 +72,7 @@ BRANCH_ONLY: dict[str, tuple[str, str]] = {
     "algo.outcome_weight": ("rl/advantages.py", "algo.use_outcome_rewards=true"),
     "training.eval_every": ("trainers/airl.py", "runs longer than one step"),
     "training.stop_on_collapse": ("trainers/airl.py", "a collapse monitor fired"),
-    "eval.checkpoint": ("eval/modes.py", "eval.run_dir set"),
+    "eval.checkpoint": ("eval/plan.py", "eval.run_dir set"),
     "eval.discount": ("eval/process.py", "eval.reward_aggregation=discounted"),
     "eval.batch_size": ("eval/process.py", "generation / scoring modes"),
     "model.policy": ("eval/models.py", "evaluate without eval.run_dir (with it, the run's own policy)"),

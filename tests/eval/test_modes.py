@@ -5,7 +5,8 @@ import json
 import pytest
 
 from reasoning_irl.eval import modes
-from reasoning_irl.eval.modes import ALIASES, MODES, build_config, plan, resolve_mode, run_evaluation
+from reasoning_irl.eval.modes import build_config, run_evaluation
+from reasoning_irl.eval.plan import ALIASES, MODES, default_output_dir, make_plan, resolve_mode
 from reasoning_irl.eval.summary import summarise
 from reasoning_irl.io import DataFileError
 from reasoning_irl.tasks import get_task
@@ -18,26 +19,26 @@ def test_aliases(alias):
 
 def test_unknown_mode_is_an_error():
     with pytest.raises(ValueError, match="eval.mode='sampling' is unknown"):
-        plan(build_config({"eval.mode": "sampling"}))
+        make_plan(build_config({"eval.mode": "sampling"}))
 
 
 def test_aime_with_another_task_is_an_error():
     with pytest.raises(ValueError, match="task=aime"):
-        plan(build_config({"eval.mode": "aime_generate", "task.name": "gsm8k"}))
+        make_plan(build_config({"eval.mode": "aime_generate", "task.name": "gsm8k"}))
 
 
 def test_nothing_is_fitted_on_test():
     with pytest.raises(ValueError, match="nothing is ever fitted on test"):
-        plan(build_config({"eval.fit_on": "validation", "eval.split": "test"}))
-    assert plan(build_config({"eval.fit_on": "validation"}))["split"] == "validation"
+        make_plan(build_config({"eval.fit_on": "validation", "eval.split": "test"}))
+    assert make_plan(build_config({"eval.fit_on": "validation"})).split == "validation"
 
 
 def test_mode_defaults_and_missing_inputs():
     with pytest.raises(ValueError, match="pregenerated_jsonl_path"):
-        plan(build_config({"eval.mode": "pregenerated"}))
+        make_plan(build_config({"eval.mode": "pregenerated"}))
     with pytest.raises(ValueError, match="no reward model|none is given"):
-        plan(build_config({"eval.mode": "pregenerated_sft", "eval.pregenerated_jsonl_path": "x.jsonl"}))
-    p = plan(
+        make_plan(build_config({"eval.mode": "pregenerated_sft", "eval.pregenerated_jsonl_path": "x.jsonl"}))
+    p = make_plan(
         build_config(
             {
                 "eval.mode": "logprobs",
@@ -46,7 +47,7 @@ def test_mode_defaults_and_missing_inputs():
             }
         )
     )
-    assert not p["load_policy"] and not p["reward"]
+    assert not p.load_policy and not p.reward
 
 
 def _arith_file(tmp_path, n=3, problems=6, ragged=False, bad_line=None, split="validation"):
@@ -202,7 +203,7 @@ def test_fit_then_test_fits_on_validation_and_tests_with_it(tmp_path):
 
 def test_output_dir_default(tmp_path):
     cfg = build_config({"eval.run_dir": str(tmp_path / "run"), "task.name": "gsm8k"})
-    assert modes.default_output_dir(cfg, "generate") == tmp_path / "run" / "best" / "eval" / "generate_gsm8k"
+    assert default_output_dir(cfg, "generate") == tmp_path / "run" / "best" / "eval" / "generate_gsm8k"
 
 
 def test_build_config_keeps_strings_yaml_would_misread():
@@ -212,3 +213,25 @@ def test_build_config_keeps_strings_yaml_would_misread():
     assert cfg.task.arith_operators == "*/" and cfg.task.num_demonstrations == 100 and cfg.seed == 3
     with pytest.raises(Exception, match="not_a_key"):
         modes.build_config({"eval.not_a_key": 1})
+
+
+def test_only_the_plan_reads_the_config():
+    """The evaluation is a pipeline over an EvalPlan: apart from make_plan's module, only run_evaluation
+    (which makes the plan) and build_config (which builds a config) see an ``EvaluateConfig``."""
+    import ast
+    from pathlib import Path
+
+    import reasoning_irl.eval as package
+
+    allowed = {("modes.py", "run_evaluation"), ("modes.py", "build_config")}
+    seen = []
+    for path in sorted(Path(package.__file__).parent.glob("*.py")):
+        if path.name == "plan.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                names = {a.arg for a in (*node.args.args, *node.args.kwonlyargs)}
+                uses = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+                if "cfg" in names | uses and (path.name, node.name) not in allowed:
+                    seen.append(f"{path.name}:{node.name}")
+    assert seen == []

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from reasoning_irl import faults
-from reasoning_irl.eval.modes import build_config, plan, run_evaluation
+from reasoning_irl.eval.modes import build_config, run_evaluation
+from reasoning_irl.eval.plan import make_plan
 from reasoning_irl.eval.samples import iter_rows
 from reasoning_irl.io import DataFileError
 from reasoning_irl.tasks import get_task
@@ -124,7 +125,7 @@ def test_best_of_n_beyond_the_samples_is_refused(tmp_path, earlier):
     _intact(earlier)
     generate = build_config({"eval.best_of_ns": [100], "sampling.n_samples": 4})
     with pytest.raises(ValueError, match=r"N=100 exceeds sampling\.n_samples=4"):
-        plan(generate)  # generate mode: before any model is loaded
+        make_plan(generate)  # generate mode: before any model is loaded
 
 
 def test_input_file_cut_while_being_read_is_refused(tmp_path):

@@ -219,8 +219,7 @@ def _generate_overrides(policy: str, out: Path) -> list[str]:
     return ["eval.mode=generate", f"model.policy={policy}", "device=cpu", "eval.max_problems=12",
             "sampling.n_samples=4", "sampling.max_new_tokens=24", "eval.batch_size=16", f"eval.output_dir={out}",
             "eval.split=test", "eval.bootstrap_resamples=50", "eval.ks=[1,2]", "task.arith_num_train=64",
-            "task.arith_num_validation=8", "task.arith_num_test=12", f"output_root={out.parent}",
-            "logging.progress_bar=false"]
+            "task.arith_num_validation=8", "task.arith_num_test=12", f"output_root={out.parent}"]
 
 
 def test_killed_generate_evaluation_rerun_gives_the_same_files(tmp_path):

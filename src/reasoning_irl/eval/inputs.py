@@ -176,8 +176,9 @@ class TaskRecords:
 APPLY_TO_TRAINED = ("aggregation",)
 
 
-def check_reward_overrides(cfg: Any, folder: Any) -> str | None:
-    """Refuse ``reward.*`` settings a trained reward folder cannot follow; return a ``reward.aggregation`` to apply.
+def check_reward_overrides(reward: Any, eval_aggregation: str | None, folder: Any) -> str | None:
+    """Refuse ``reward.*`` settings (``reward``, the section) a trained reward folder cannot follow; return a
+    ``reward.aggregation`` to apply (it must agree with ``eval.reward_aggregation``, ``eval_aggregation``).
 
     A setting counts as given when it differs from :class:`~reasoning_irl.config.reward.RewardConfig`'s
     default (``reward=dense`` sets ``granularity``); one equal to the saved value is harmless.
@@ -189,8 +190,8 @@ def check_reward_overrides(cfg: Any, folder: Any) -> str | None:
 
     saved = read_reward_config(folder).get("reward") or {}
     defaults = RewardConfig()
-    given = {f.name: getattr(cfg.reward, f.name) for f in fields(RewardConfig)
-             if getattr(cfg.reward, f.name) != getattr(defaults, f.name)}
+    given = {f.name: getattr(reward, f.name) for f in fields(RewardConfig)
+             if getattr(reward, f.name) != getattr(defaults, f.name)}
     refused = {k: v for k, v in given.items() if k not in APPLY_TO_TRAINED and saved.get(k) != v}
     if refused:
         raise ValueError(
@@ -200,9 +201,9 @@ def check_reward_overrides(cfg: Any, folder: Any) -> str | None:
             "applies at evaluation; eval.batch_size sets the scoring batch) or train a model with it"
         )
     aggregation = given.get("aggregation")
-    if aggregation and cfg.eval.reward_aggregation and aggregation != cfg.eval.reward_aggregation:
+    if aggregation and eval_aggregation and aggregation != eval_aggregation:
         raise ValueError(
-            f"reward.aggregation={aggregation!r} and eval.reward_aggregation={cfg.eval.reward_aggregation!r} "
+            f"reward.aggregation={aggregation!r} and eval.reward_aggregation={eval_aggregation!r} "
             "disagree; set one of them"
         )
     return aggregation

@@ -1,6 +1,6 @@
 """The models of an evaluation: the policy (generation, log-probs) and the reward model, loaded on demand.
 
-:class:`Models` loads only what the plan needs (nothing at all for a grade-only pregenerated run).
+:class:`Models` loads only what the :class:`~.plan.EvalPlan` needs (nothing at all for a grade-only pregenerated run).
 """
 
 from __future__ import annotations
@@ -9,38 +9,33 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from reasoning_irl.eval.inputs import check_reward_overrides
+from reasoning_irl.eval.plan import EvalPlan
 
 log = logging.getLogger(__name__)
 
 
 class Models:
-    """The policy (generation, log-probs) and the reward model, loaded on demand."""
+    """The policy (generation, log-probs) and the reward model of ``plan``, loaded on demand."""
 
-    def __init__(self, cfg: Any, *, load_policy: bool, load_reward: bool) -> None:
-        self.cfg = cfg
+    def __init__(self, plan: EvalPlan) -> None:
         self.policy = self.tokenizer = self.reward = None
-        self.policy_name = self.reward_name = None
+        self.policy_name, self.reward_name = plan.policy_source, plan.reward_source
         self.reward_trained = None
         #: ``reward.aggregation`` given for a trained reward model (the other reward.* keys are refused)
-        self.aggregation_override = None
-        trained = load_reward and (Path(self.reward_source(cfg) or "") / "reward_config.json").is_file()
-        if trained:  # before any model is loaded
-            self.aggregation_override = check_reward_overrides(cfg, self.reward_source(cfg))
-        if load_policy:
+        self.aggregation_override = plan.aggregation_override
+        device = _device(plan.device)
+        if plan.load_policy:
             from reasoning_irl.models import load_causal_lm, load_tokenizer, resolve_model_path
 
-            self.policy_name = self.policy_source(cfg)
-            path = resolve_model_path(self.policy_name, cfg.model)
-            self.tokenizer = load_tokenizer(path, cfg.model)
-            self.policy = load_causal_lm(path, cfg.model, trainable=False).to(_device(cfg)).eval()
-        if load_reward:
-            self.reward_name = self.reward_source(cfg)
+            path = resolve_model_path(self.policy_name, plan.model)
+            self.tokenizer = load_tokenizer(path, plan.model)
+            self.policy = load_causal_lm(path, plan.model, trainable=False).to(device).eval()
+        if plan.reward:
             folder = Path(self.reward_name)
             if (folder / "reward_config.json").is_file():
                 from reasoning_irl.rewards.saving import load_reward_model
 
-                self.reward = load_reward_model(folder, model=cfg.model)
+                self.reward = load_reward_model(folder, model=plan.model)
                 self.reward_trained = True
                 if self.aggregation_override:
                     self.reward.config.aggregation = self.aggregation_override
@@ -54,30 +49,9 @@ class Models:
                     self.reward_name,
                 )
                 backbone = None if self.reward_name == FROM_POLICY else self.reward_name
-                self.reward = build_reward_model(cfg.reward, cfg.model, backbone=backbone)
+                self.reward = build_reward_model(plan.reward_settings, plan.model, backbone=backbone)
                 self.reward_trained = False
-            self.reward.to(_device(cfg)).eval()
-
-    @staticmethod
-    def policy_source(cfg: Any) -> str:
-        if cfg.eval.run_dir:
-            folder = Path(cfg.eval.run_dir) / cfg.eval.checkpoint / "policy"
-            if not folder.is_dir():
-                raise FileNotFoundError(
-                    f"{folder} does not exist: eval.run_dir/eval.checkpoint hold no policy"
-                )
-            return str(folder)
-        return cfg.model.policy
-
-    @staticmethod
-    def reward_source(cfg: Any) -> str | None:
-        if cfg.model.reward is not None:
-            return cfg.model.reward
-        if cfg.eval.run_dir:
-            folder = Path(cfg.eval.run_dir) / cfg.eval.checkpoint / "reward_model"
-            return str(folder) if folder.is_dir() else None
-        return None
-
+            self.reward.to(device).eval()
     def generate(self, prompts: list[Any], sampling: Any, seed: int) -> list[list[tuple[str, bool]]]:
         """``sampling.n_samples`` completions (text, finished) per prompt, prompt-major."""
         from reasoning_irl.models import encode_prompt
@@ -98,8 +72,8 @@ class Models:
         return [pairs[i * n : (i + 1) * n] for i in range(len(prompts))]
 
 
-def _device(cfg: Any) -> str:
+def _device(device: str) -> str:
     from reasoning_irl.distributed import resolve_device
 
-    return resolve_device(cfg.device)
+    return resolve_device(device)
 

@@ -9,7 +9,6 @@ sample) and localisation :class:`~.localise.Trace` objects.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from reasoning_irl.eval.inputs import AnswerStats, TaskRecords
@@ -22,6 +21,7 @@ from reasoning_irl.eval.localise import (
     unfitted_threshold,
 )
 from reasoning_irl.eval.models import Models
+from reasoning_irl.eval.plan import EvalPlan
 from reasoning_irl.eval.report import REWARD_AGGREGATIONS
 from reasoning_irl.eval.results import Results
 from reasoning_irl.eval.samples import Problem, SampleIn
@@ -36,38 +36,37 @@ log = logging.getLogger(__name__)
 
 
 class ProblemProcessor:
-    def __init__(
-        self, cfg: Any, task: Any, split: str, models: Models, steps: dict[str, Any], calibration: dict | None
-    ) -> None:
-        self.cfg, self.task, self.split, self.models, self.steps = cfg, task, split, models, steps
-        self.results = Results(cfg.eval.ks)  # the graded problems
+    def __init__(self, plan: EvalPlan, task: Any, models: Models, calibration: dict | None) -> None:
+        self.plan, self.task, self.models = plan, task, models
+        self.discount = plan.eval.discount
+        self.results = Results(plan.eval.ks)  # the graded problems
         self.traces: list[Trace] = []
         self.n_problems = self.n_samples = self.n_excluded_traces = 0
-        self.task_records = TaskRecords(task, split, cfg.eval.pregenerated_jsonl_path)
-        self.answer_stats = AnswerStats(task.answer_format, steps.get("answer_format_source", "task.answer_format"))
+        self.task_records = TaskRecords(task, plan.split, plan.input_path)
+        self.answer_stats = AnswerStats(task.answer_format, plan.answer_format_source)
         self.policy_scorer = self.reward_scorer = None
-        if steps["policy_logprobs"]:
+        if plan.policy_logprobs:
             self.policy_scorer = PolicyScorer(
                 models.policy,
                 models.tokenizer,
-                batch_size=cfg.eval.batch_size,
-                max_length=cfg.model.max_length,
+                batch_size=plan.eval.batch_size,
+                max_length=plan.model.max_length,
             )
-        if steps["reward"]:
-            self.reward_scorer = RewardScorer(models.reward, batch_size=cfg.eval.batch_size)
+        if plan.reward:
+            self.reward_scorer = RewardScorer(models.reward, batch_size=plan.eval.batch_size)
         self.fitted_localisation = (calibration or {}).get("localisation") or {}
         fitted = ((calibration or {}).get("reward_aggregation") or {}).get("chosen")
         own = models.reward.config.aggregation if models.reward is not None else None
-        explicit = cfg.eval.reward_aggregation or models.aggregation_override
+        explicit = plan.eval.reward_aggregation or models.aggregation_override
         self.aggregation = explicit or fitted or own or "last"
         #: without a model or a setting, scores carried by the rows keep their own aggregation
         self._aggregation_open = not (explicit or fitted or own)
         self.missing = {}
-        if not steps["reward"]:
+        if not plan.reward:
             self.missing["reward"] = (
                 "reward scores were not computed (no reward model, or compute_reward_scores=false)"
             )
-        if not steps["policy_logprobs"]:
+        if not plan.policy_logprobs:
             self.missing["policy"] = (
                 "policy log-probabilities were not computed (compute_policy_log_probs=false)"
             )
@@ -137,7 +136,7 @@ class ProblemProcessor:
             ]
         aggs = None
         if rewards is not None:
-            aggs = [{**aggregates(r, self.cfg.eval.discount), "min": float(min(r.scores))} for r, _ in rewards]
+            aggs = [{**aggregates(r, self.discount), "min": float(min(r.scores))} for r, _ in rewards]
             for name in REWARD_AGGREGATIONS:
                 scores[f"reward_{name}"] = [a[name] for a in aggs]
         elif all(s.sequence_score is not None for s in samples):  # scores carried by the input file
@@ -166,8 +165,8 @@ class ProblemProcessor:
         """A given first_error_step must name a step of the trace, or the missing one after the last."""
         if not s.has_truth or s.first_error_step is None:
             return
-        path = self.cfg.eval.pregenerated_jsonl_path
-        where = f"{path}:{s.line}" if path else f"task {self.task.name!r} {self.split} record {s.line}"
+        path = self.plan.input_path
+        where = f"{path}:{s.line}" if path else f"task {self.task.name!r} {self.plan.split} record {s.line}"
         try:
             n = len(segment_steps(s.completion, s.steps))
         except ValueError as err:  # a given step that is not in the completion
@@ -261,7 +260,7 @@ class ProblemProcessor:
                 self.traces.append(
                     Trace(f"{s.problem_id}#{s.sample_idx}", s.first_error_step, len(spans), methods)
                 )
-            elif not self.steps["reward"] and not self.steps["policy_logprobs"]:
+            elif not self.plan.reward and not self.plan.policy_logprobs:
                 self.traces.append(
                     Trace(f"{s.problem_id}#{s.sample_idx}", s.first_error_step, len(spans), {})
                 )
@@ -272,13 +271,13 @@ class ProblemProcessor:
             return float(fitted["threshold"])
         return unfitted_threshold(method, self.models.reward.form.name)
 
-    def describe_inputs(self, path: str | None, out_dir: Path) -> dict[str, Any]:
+    def describe_inputs(self) -> dict[str, Any]:
         return {
-            "pregenerated_jsonl_path": path,
+            "pregenerated_jsonl_path": self.plan.eval.pregenerated_jsonl_path,
             "policy": self.models.policy_name,
             "reward": self.models.reward_name,
             "reward_trained": self.models.reward_trained,
-            "output_dir": str(out_dir),
+            "output_dir": str(self.plan.output_dir),
             "reward_config": None
             if self.models.reward is None
             else {
