@@ -11,7 +11,8 @@ samples at T = 1.0. The policy is the frozen warm start at every point, so every
 samples. The curve is read on test here for the figure; the budget of a default is chosen on the
 validation AUROC the run logs, never on these numbers.
 
-    python bench/quality.py --cells feas_natural_0 feas_natural feas_natural_1k feas_log_prob_0 feas_log_prob --seeds 0
+    python bench/quality.py --cells feas_natural_0 feas_natural feas_natural_1k feas_natural_3k feas_log_prob_0 \
+        feas_log_prob --seeds 0
     python bench/critic_budget.py --seed 0        # evaluates the checkpoints that exist, then the figure
 
 One JSON per point in ``bench/results/critic_budget/`` (skipped when it exists: resumable); the table
@@ -32,7 +33,7 @@ from cells import already_done  # noqa: E402
 
 OUT = quality.ROOT / "bench" / "results" / "critic_budget"
 #: head → (the cell that makes no update, the cells whose checkpoints give the other points, in order)
-CURVES = {"log_ratio": ("feas_natural_0", "feas_natural", "feas_natural_1k"),
+CURVES = {"log_ratio": ("feas_natural_0", "feas_natural", "feas_natural_1k", "feas_natural_3k"),
           "log_prob": ("feas_log_prob_0", "feas_log_prob"),
           # issue 19 item 4: the same head with gold labels — label switching, and an outcome reward model
           "log_prob_relabel": ("feas_log_prob_0", "feas_relabel"),

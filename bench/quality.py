@@ -141,6 +141,10 @@ GROUPS["feasibility"] = {
                             + ("discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",
                                "training.reward_warmup_steps=1000"),
                             about="as feas_natural, 1,000 updates (the critic-budget curve's next point)"),
+    "feas_natural_3k": Cell("train_irl", tuple(o for o in FEASIBILITY if not o.startswith("training.reward_warmup"))
+                            + ("discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",
+                               "training.reward_warmup_steps=3000"),
+                            about="as feas_natural, 3,000 updates (the critic-budget curve's last point)"),
     "feas_natural_token": Cell("train_irl", FEASIBILITY + (
         "discriminator.perturbations=[wrong_result,wrong_operator,wrong_operand,nearby_answer]",
         "discriminator.position_weights=token"),

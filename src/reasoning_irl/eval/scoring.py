@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from reasoning_irl.models.encoding import encode
+from reasoning_irl.models.encoding import encode, pad_ids
 from reasoning_irl.rewards.heads import LIKELIHOOD_HEADS
 from reasoning_irl.rewards.reward_model import Prepared, RewardModel, ScoredSample
 
@@ -61,12 +61,7 @@ def prefix_forward(
     unique: dict[tuple[int, ...], int] = {}
     owner = [unique.setdefault(tuple(p), len(unique)) for p in prompts]
     distinct = list(unique)
-    width_p = max(len(p) for p in distinct)
-    ids = torch.full((len(distinct), width_p), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(distinct), width_p), dtype=torch.long)
-    for row, p in enumerate(distinct):
-        ids[row, width_p - len(p) :] = torch.tensor(p)
-        mask[row, width_p - len(p) :] = 1
+    ids, mask = pad_ids(distinct, pad_id)  # prompts left-padded: each ends where its completion starts
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     with context():
@@ -76,11 +71,7 @@ def prefix_forward(
     cache.batch_select_indices(index)
     last = out.last_hidden_state[:, -1][index]  # (B, H)
     width_c = max(1, max(len(c) for c in completions))
-    c_ids = torch.full((len(completions), width_c), pad_id, dtype=torch.long)
-    c_mask = torch.zeros((len(completions), width_c), dtype=torch.long)
-    for row, c in enumerate(completions):
-        c_ids[row, : len(c)] = torch.tensor(list(c), dtype=torch.long)
-        c_mask[row, : len(c)] = 1
+    c_ids, c_mask = pad_ids(completions, pad_id, "right", width=width_c)
     c_ids, c_mask = c_ids.to(device), c_mask.to(device)
     prompt_lengths = torch.tensor([len(distinct[o]) for o in owner], device=device)
     c_positions = prompt_lengths[:, None] + torch.arange(width_c, device=device)[None, :]

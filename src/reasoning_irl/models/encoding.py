@@ -171,6 +171,23 @@ def token_index_of_char(sample: EncodedSample, char_end: int) -> int | None:
     return bisect.bisect_left(ends, char_end)
 
 
+def pad_ids(rows: Sequence[Sequence[int]], pad_id: int, padding_side: str = "left", width: int | None = None):
+    """Token-id rows as ``(input_ids, attention_mask)`` long tensors of shape (B, width) (default: the
+    widest row), each row padded with ``pad_id`` on ``padding_side``; the mask is 1 on the row's tokens."""
+    import torch
+
+    if padding_side not in ("left", "right"):
+        raise ValueError(f"padding_side={padding_side!r}; use 'left' or 'right'")
+    width = max(len(r) for r in rows) if width is None else width
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, ids in enumerate(rows):
+        left = width - len(ids) if padding_side == "left" else 0
+        input_ids[row, left : left + len(ids)] = torch.tensor(list(ids), dtype=torch.long)
+        attention_mask[row, left : left + len(ids)] = 1
+    return input_ids, attention_mask
+
+
 def collate(samples: Sequence[EncodedSample], pad_id: int, padding_side: str = "left") -> dict:
     """Pad encoded samples into a batch of tensors, all of shape (B, T):
 
@@ -189,16 +206,13 @@ def collate(samples: Sequence[EncodedSample], pad_id: int, padding_side: str = "
         raise ValueError(f"padding_side={padding_side!r}; use 'left' or 'right'")
     if not samples:
         raise ValueError("collate needs at least one sample")
-    width = max(len(s.input_ids) for s in samples)
-    input_ids = torch.full((len(samples), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(samples), width), dtype=torch.long)
+    input_ids, attention_mask = pad_ids([s.input_ids for s in samples], pad_id, padding_side)
+    width = input_ids.shape[1]
     completion_mask = torch.zeros((len(samples), width), dtype=torch.bool)
     completion_start = torch.zeros(len(samples), dtype=torch.long)
     for row, sample in enumerate(samples):
         n = len(sample.input_ids)
         left = width - n if padding_side == "left" else 0
-        input_ids[row, left:left + n] = torch.tensor(sample.input_ids, dtype=torch.long)
-        attention_mask[row, left:left + n] = 1
         completion_mask[row, left + sample.prompt_length:left + n] = True
         completion_start[row] = left + sample.prompt_length
     position_ids = (attention_mask.cumsum(dim=1) - 1).clamp(min=0)

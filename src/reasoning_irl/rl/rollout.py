@@ -20,6 +20,7 @@ from transformers import GenerationConfig, PreTrainedTokenizerBase
 
 from reasoning_irl.config.sampling import SamplingConfig
 from reasoning_irl.faults import fault_point
+from reasoning_irl.models.encoding import pad_ids
 
 
 @dataclass
@@ -103,16 +104,6 @@ def policy_batch(rollouts: Rollouts, pad_token_id: int) -> PolicyBatch:
     return PolicyBatch(input_ids, attention_mask, completion_mask, width_p)
 
 
-def _left_pad(prompt_ids: Sequence[Sequence[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(p) for p in prompt_ids)
-    input_ids = torch.full((len(prompt_ids), width), pad_token_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(prompt_ids), width), dtype=torch.long)
-    for row, prompt in enumerate(prompt_ids):
-        input_ids[row, width - len(prompt) :] = torch.tensor(list(prompt), dtype=torch.long)
-        attention_mask[row, width - len(prompt) :] = 1
-    return input_ids, attention_mask
-
-
 def _cut_at_eos(ids: list[int], eos_ids: set[int]) -> tuple[list[int], bool]:
     for pos, token in enumerate(ids):
         if token in eos_ids:
@@ -141,7 +132,7 @@ def _generate_hf(
     sampled: list[list[int]] = []
     for start in range(0, len(prompt_ids), batch_prompts):
         chunk = prompt_ids[start : start + batch_prompts]
-        input_ids, attention_mask = _left_pad(chunk, pad_token_id)
+        input_ids, attention_mask = pad_ids(chunk, pad_token_id)
         input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
         fault_point("generate")  # deterministic fault injection (reasoning_irl.faults); no-op when unset
         output = model.generate(

@@ -37,8 +37,12 @@ def expert_nll(
     ``target`` given their prompt — the policy's selection metric (docs/METHOD.md).
 
         NLL = − Σ_i Σ_t log π(y_i,t | x_i, y_i,<t) / Σ_i |y_i|
+
+    The log-probs are :func:`reasoning_irl.rl.logprobs.completion_logprobs`'s: the output head only at
+    completion positions, a chunk of rows at a time (no (B, L, V) logits: 10 GB at a 150k vocabulary).
     """
     from reasoning_irl.models.encoding import collate, encode
+    from reasoning_irl.rl.logprobs import completion_logprobs
 
     samples = [encode(tokenizer, r.prompt, r.target, max_length=max_length) for r in records if r.target]
     if not samples:
@@ -50,16 +54,9 @@ def expert_nll(
     try:
         for start in range(0, len(samples), batch_size):
             batch = collate(samples[start : start + batch_size], tokenizer.pad_token_id, padding_side="right")
-            batch = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
-            logits = model(
-                input_ids=batch["input_ids"],
-                attention_mask=batch["attention_mask"],
-                position_ids=batch["position_ids"],
-            ).logits  # (B, T, V)
-            targets = batch["input_ids"][:, 1:]
-            logp = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, targets[..., None])[..., 0]
-            mask = batch["completion_mask"][:, 1:]  # the logit at p predicts the token at p + 1
-            total += float(-(logp * mask).sum())
+            mask = batch["completion_mask"].to(device)
+            logp = completion_logprobs(model, batch["input_ids"].to(device), batch["attention_mask"].to(device), mask)
+            total += float(-logp.sum())
             count += int(mask.sum())
     finally:
         model.train(was_training)
@@ -78,7 +75,7 @@ def greedy_validation(
 ) -> dict[str, float]:
     """Greedy decoding of each record's prompt: ``accuracy`` (``task.grade``) and ``format_rate`` (strict
     ``<think>…</think><answer>…</answer>`` form). Uses gold answers: selection by it is opt-in."""
-    from reasoning_irl.models.encoding import encode_prompt
+    from reasoning_irl.models.encoding import encode_prompt, pad_ids
 
     device = model_device(model)
     was_training = model.training
@@ -88,12 +85,7 @@ def greedy_validation(
         for start in range(0, len(records), batch_size):
             chunk = records[start : start + batch_size]
             prompts = [encode_prompt(tokenizer, r.prompt) for r in chunk]
-            width = max(len(p) for p in prompts)
-            input_ids = torch.full((len(prompts), width), tokenizer.pad_token_id, dtype=torch.long)
-            attention_mask = torch.zeros_like(input_ids)
-            for row, ids in enumerate(prompts):  # left padding: every row continues at the same position
-                input_ids[row, width - len(ids) :] = torch.tensor(ids)
-                attention_mask[row, width - len(ids) :] = 1
+            input_ids, attention_mask = pad_ids(prompts, tokenizer.pad_token_id)  # left: rows continue together
             output = model.generate(
                 input_ids=input_ids.to(device),
                 attention_mask=attention_mask.to(device),
@@ -105,7 +97,7 @@ def greedy_validation(
                 top_k=None,
                 temperature=None,
             )
-            texts = tokenizer.batch_decode(output[:, width:], skip_special_tokens=True)
+            texts = tokenizer.batch_decode(output[:, input_ids.shape[1] :], skip_special_tokens=True)
             for record, text in zip(chunk, texts):
                 correct += bool(task.grade(text, record))
                 formatted += is_strict_format(text)
