@@ -249,7 +249,7 @@ def test_warm_start_config_of_a_separate_reward_backbone(tmp_path):
     """The built-in warm start is an SFT run: it takes the task and model, but not the reward backbone
     (train_sft.py refuses model.reward), whichever the AIRL run names."""
     from reasoning_irl.config.schema import TrainIRLConfig
-    from reasoning_irl.trainers.airl import warm_start_config
+    from reasoning_irl.trainers.warm_start import warm_start_config
 
     cfg = TrainIRLConfig()
     cfg.model.reward = "tiny"

@@ -48,7 +48,7 @@ from typing import Any
 import torch
 
 from reasoning_irl import distributed
-from reasoning_irl.config.model import FROM_POLICY, TINY
+from reasoning_irl.config.model import FROM_POLICY
 from reasoning_irl.models import apply_lora, encode_prompt, load_causal_lm, load_tokenizer
 from reasoning_irl.models.loading import tokenizer_hash
 from reasoning_irl.rewards.discriminator import Discriminator
@@ -66,11 +66,13 @@ from reasoning_irl.tasks import get_task
 from reasoning_irl.tasks.base import stable_hash
 from reasoning_irl.trainers.checkpoint import clean_incomplete, load_checkpoint, save_checkpoint, step_dir
 from reasoning_irl.trainers.collapse import CollapseMonitor
+from reasoning_irl.trainers.data_order import batch_indices, step_seed
 from reasoning_irl.trainers.policy_selection import PolicySelection
 from reasoning_irl.trainers.resume import prune_checkpoints, resolve_resume, restore_best_on_resume
 from reasoning_irl.trainers.run import Run
 from reasoning_irl.trainers.run_config import refuse_another_config
 from reasoning_irl.trainers.selected import save_selected
+from reasoning_irl.trainers.warm_start import warm_start
 
 log = logging.getLogger("reasoning_irl")
 
@@ -100,7 +102,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
             raise ValueError("no training problem has an expert trace: the discriminator has no positives; "
                              "raise task.num_demonstrations (None = all)")
         with run.timer("warm_start"):
-            policy_path = _warm_start(cfg, run.dir)
+            policy_path = warm_start(cfg, run.dir)
         with run.timer("load_model"):
             tokenizer = load_tokenizer(policy_path, cfg.model)
             policy = apply_lora(load_causal_lm(policy_path, cfg.model), cfg.model).to(device)
@@ -167,12 +169,12 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
         # --- the adversarial loop ----------------------------------------------------------------------
         stopped = False
         for step in range(start + 1, total + 1):
-            records = [train[i] for i in _batch_indices(len(train), training.batch_prompts, step, cfg.seed)]
+            records = [train[i] for i in batch_indices(len(train), training.batch_prompts, step, cfg.seed)]
             records = distributed.shard(records)  # this process's whole prompts (all of them with one process)
             prompts = [prompt_ids.setdefault(r.problem_id, encode_prompt(tokenizer, r.prompt)) for r in records]
             with run.timer("generate"):
                 rollouts = generate_rollouts(policy, tokenizer, prompts, sampling,
-                                             seed=_seed(cfg.seed, step, f"rollout{distributed.rank() or ''}"))
+                                             seed=step_seed(cfg.seed, step, f"rollout{distributed.rank() or ''}"))
             rollout_records = [records[i] for i in rollouts.prompt_index]
             metrics: dict[str, float] = {"phase_warmup": float(step <= warmup), **_rollout_stats(rollouts)}
 
@@ -181,7 +183,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
                 positives, negatives = _discriminator_batch(
                     discriminator, task, records, rollout_records, rollouts,
                     relabel=cfg.discriminator.relabel_correct_samples,
-                    seed=_seed(cfg.seed, step, f"perturb{distributed.rank() or ''}"))
+                    seed=step_seed(cfg.seed, step, f"perturb{distributed.rank() or ''}"))
                 with run.timer("discriminator"):
                     stats = discriminator.update(positives, negatives,
                                                  updates=warmup_updates if step <= warmup else None)
@@ -257,37 +259,6 @@ def _device(name: str) -> torch.device:
     return torch.device(distributed.resolve_device(name))
 
 
-def _warm_start(cfg: Any, run_dir: Path) -> str:
-    """The policy to start from: ``model.policy`` itself, or for ``tiny`` a short SFT run of our own."""
-    if cfg.model.policy != TINY or cfg.training.warm_start_steps == 0:
-        return cfg.model.policy
-    if distributed.world_size() > 1:
-        raise ValueError("the built-in SFT warm start (model.policy=tiny, training.warm_start_steps > 0) does not run "
-                         "under several processes: run train_sft.py first and pass "
-                         "model.policy=<sft run>/best/policy, or set training.warm_start_steps=0")
-    from reasoning_irl.trainers.sft import train_sft
-
-    folder = run_dir / "warm_start"
-    if not (folder / "final" / "policy").is_dir():
-        log.info("model.policy=tiny: SFT warm start for %d steps into %s", cfg.training.warm_start_steps, folder)
-        train_sft(warm_start_config(cfg, run_dir), folder)
-    return str(folder / "best" / "policy")
-
-
-def warm_start_config(cfg: Any, output_root: str | Path):
-    """The SFT run (``TrainSFTConfig``) of the built-in warm start: ``training.warm_start_steps`` steps of the SFT
-    baseline's defaults on the same task, model and seed, evaluated (NLL) only at its end."""
-    from reasoning_irl.config.schema import TrainSFTConfig
-    from reasoning_irl.config.training import SFTTrainingConfig
-
-    return TrainSFTConfig(seed=cfg.seed, run_name="warm_start", output_root=str(output_root), device=cfg.device,
-                          task=cfg.task, model=dataclasses.replace(cfg.model, reward=FROM_POLICY),  # SFT has none
-                          logging=dataclasses.replace(cfg.logging, wandb_mode="disabled"),
-                          training=SFTTrainingConfig(max_steps=cfg.training.warm_start_steps, checkpoint_every=0,
-                                                     eval_every=0, eval_generate=False, bf16=cfg.training.bf16,
-                                                     eval_problems=cfg.training.eval_problems))
-
-
 def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: torch.device,
                          task_kind: str = "math") -> Discriminator:
     """The reward model (``from_policy``: the warm start's weights) and the discriminator that trains it."""
@@ -341,26 +312,6 @@ class _WithTokenizer:
     def save_pretrained(self, folder) -> None:
         self.model.save_pretrained(folder)
         self.tokenizer.save_pretrained(folder)
-
-
-# --------------------------------------------------------------------------------------------------
-# Data order and seeds (pure functions of the step, so a resumed run draws what the original did)
-
-
-def _seed(seed: int, step: int, purpose: str) -> int:
-    return stable_hash(f"{seed}:{purpose}:{step}") % (2**31)
-
-
-def _batch_indices(num_records: int, batch_size: int, step: int, seed: int) -> list[int]:
-    """Indices of step ``step``'s prompts: consecutive slices of a per-epoch permutation of the train set."""
-    out, permutations = [], {}
-    for k in range((step - 1) * batch_size, step * batch_size):
-        epoch, position = divmod(k, num_records)
-        if epoch not in permutations:
-            generator = torch.Generator().manual_seed(_seed(seed, epoch, "epoch"))
-            permutations[epoch] = torch.randperm(num_records, generator=generator).tolist()
-        out.append(permutations[epoch][position])
-    return out
 
 
 def _rollout_stats(rollouts) -> dict[str, float]:
