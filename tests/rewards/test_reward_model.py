@@ -190,3 +190,21 @@ def test_an_unfinished_completion_gets_no_eos_and_keeps_its_last_potential(make_
     assert sum(done.rewards) == pytest.approx(float(out_done.scores[-1] - out_done.potentials[0]), abs=1e-5)
     (empty,) = rm.score([PROMPT], [""], finished=[False])  # nothing sampled but specials: scored at the EOS
     assert empty.num_completion_tokens == 1 and empty.truncated
+
+
+def test_lora_saves_link_one_base(make_reward_model, tmp_path):
+    """With a base store, a LoRA reward model's frozen base is written once and every saved folder's base/
+    hard-links it: each folder loads on its own with the same scores, and a damaged store is rewritten."""
+    model = make_reward_model(head="linear", lora_rank=4, head_init_std=0.02)
+    model.base_store = tmp_path / ".reward_base"
+    for name in ("a", "b"):
+        model.save_pretrained(tmp_path / name)
+    weights = "model.safetensors"
+    inodes = {(tmp_path / d / weights).stat().st_ino for d in (".reward_base", "a/base", "b/base")}
+    assert len(inodes) == 1 and (tmp_path / "a" / "base" / weights).stat().st_nlink == 3
+    expected = model.score([PROMPT], [COMPLETION])[0].scores
+    (tmp_path / ".reward_base" / weights).unlink()  # a damaged store: the next save writes it again
+    model.save_pretrained(tmp_path / "c")
+    assert (tmp_path / ".reward_base" / weights).stat().st_ino == (tmp_path / "c" / "base" / weights).stat().st_ino
+    for name in ("a", "b", "c"):
+        assert load_reward_model(tmp_path / name).score([PROMPT], [COMPLETION])[0].scores == expected

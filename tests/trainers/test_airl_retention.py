@@ -1,5 +1,5 @@
 """``training.keep_checkpoints`` in the AIRL loop: only the newest N ``checkpoints/step-N`` stay; ``best/``
-and ``final/`` are kept; a run resumes from what is left."""
+and ``final/`` are kept; a run resumes from what is left; under LoRA the reward model's base is on disk once."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def test_keep_checkpoints_is_validated():
 
 
 @pytest.mark.warm_start
-def test_airl_keeps_the_newest_checkpoints_and_best_final(tmp_path):
+@pytest.mark.parametrize("lora_rank", [None, 4])
+def test_airl_keeps_the_newest_checkpoints_and_best_final(tmp_path, lora_rank):
     from reasoning_irl.config.model import ModelConfig
     from reasoning_irl.config.reward import DiscriminatorConfig
     from reasoning_irl.config.sampling import SamplingConfig
@@ -28,7 +29,7 @@ def test_airl_keeps_the_newest_checkpoints_and_best_final(tmp_path):
     cfg = TrainIRLConfig(
         run_name="keep", output_root=str(tmp_path), device="cpu",
         task=TaskConfig(arith_num_train=32, arith_num_validation=4, arith_num_test=4),
-        model=ModelConfig(policy=str(warm_started_policy())),
+        model=ModelConfig(policy=str(warm_started_policy()), lora_rank=lora_rank),
         discriminator=DiscriminatorConfig(updates_per_step=1),
         sampling=SamplingConfig(num_generations=2, max_new_tokens=12),
         training=IRLTrainingConfig(max_steps=3, reward_warmup_steps=1, batch_prompts=2, eval_problems=2,
@@ -39,3 +40,7 @@ def test_airl_keeps_the_newest_checkpoints_and_best_final(tmp_path):
     assert [step for step, _ in complete_checkpoints(run_dir)] == [3, 4]  # 1 warm-up + 3 steps, newest 2
     assert (run_dir / "final" / "policy").is_dir() and (run_dir / "best" / "policy").is_dir()
     assert not list((run_dir / "checkpoints").glob(".tmp-*"))
+    if lora_rank:  # one frozen reward base on disk: every saved reward model links it
+        folders = [run_dir / ".reward_base", *(run_dir / "checkpoints").glob("step-*/reward_model/base"),
+                   run_dir / "best" / "reward_model" / "base", run_dir / "final" / "reward_model" / "base"]
+        assert len(folders) == 5 and len({(f / "model.safetensors").stat().st_ino for f in folders}) == 1

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -159,6 +160,9 @@ class RewardModel(nn.Module):
         self.padding_side = "left"
         self.tokenizer_hash = tokenizer_hash(tokenizer)
         self.is_lora = hasattr(backbone, "peft_config")
+        #: Where a LoRA model's frozen base is written once and hard-linked from by every save (None: each
+        #: save writes it; :mod:`.saving`).
+        self.base_store: Path | None = None
         if config.head == "log_ratio" and reference is None and not self.is_lora:
             raise ValueError("a log_ratio reward model needs a frozen reference model (or LoRA adapters to disable)")
 

@@ -8,9 +8,12 @@ Folder layout written by :func:`save_reward_model`:
   ``reference/``;
 - LoRA: the peft adapter (``adapter_config.json``, ``adapter_model.safetensors``),
   ``reward_head.safetensors`` and the frozen base model in ``base/`` — also π_ref for ``log_ratio``,
-  reached by disabling the adapter. The head is kept outside peft's ``modules_to_save`` (unsloth's
-  ``get_peft_model`` accepts only ``lm_head``/``embed_tokens`` there): it is marked trainable after the
-  adapter is added and saved on its own. A folder from before (the head inside the adapter, no head
+  reached by disabling the adapter. The base never changes under LoRA: with ``RewardModel.base_store``
+  set (the AIRL trainer sets ``<run>/.reward_base``), it is written there once and every saved folder's
+  ``base/`` hard-links those files (copies where links fail), so each folder stays complete on its own
+  while a run keeps one copy of the base on disk, not one per checkpoint, ``best/`` and ``final/``. The
+  head is kept outside peft's ``modules_to_save`` (unsloth's ``get_peft_model`` accepts only
+  ``lm_head``/``embed_tokens`` there): it is marked trainable after the adapter is added and saved on its own. A folder from before (the head inside the adapter, no head
   file) still loads.
 
 :func:`load_reward_model` restores identical scores; asking it for another granularity than the saved
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -30,7 +34,7 @@ from safetensors.torch import save_file
 
 from reasoning_irl.config.model import TINY, ModelConfig
 from reasoning_irl.config.reward import RewardConfig
-from reasoning_irl.io import atomic_write_json
+from reasoning_irl.io import atomic_write_json, make_staging, swap_in
 from reasoning_irl.models.loading import (
     ModelLoadError,
     load_causal_lm,
@@ -48,6 +52,8 @@ log = logging.getLogger(__name__)
 
 CONFIG_NAME = "reward_config.json"
 HEAD_FILE = "reward_head.safetensors"
+#: The base store's list of files and sizes (written last: a store without it is rewritten).
+BASE_MANIFEST = "files.json"
 FORMAT_VERSION = 1
 
 
@@ -97,6 +103,30 @@ def _plain_base_state_dict(reward_model: RewardModel) -> dict[str, torch.Tensor]
     return out
 
 
+def _save_base(reward_model: RewardModel, target: Path) -> None:
+    """``target``: the frozen base under the adapter, linked from ``reward_model.base_store`` when it has one."""
+    store = reward_model.base_store
+    if store is None:
+        reward_model.base_model().save_pretrained(target, state_dict=_plain_base_state_dict(reward_model))
+        return
+    store = Path(store)
+    manifest = store / BASE_MANIFEST
+    files = json.loads(manifest.read_text()) if manifest.is_file() else None
+    if not files or any(not (store / n).is_file() or (store / n).stat().st_size != size for n, size in files.items()):
+        store.parent.mkdir(parents=True, exist_ok=True)
+        tmp = make_staging(store)  # written whole, then swapped in: a crash leaves no half store behind
+        reward_model.base_model().save_pretrained(tmp, state_dict=_plain_base_state_dict(reward_model))
+        files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
+        atomic_write_json(tmp / BASE_MANIFEST, files)
+        swap_in(tmp, store)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        try:
+            os.link(store / name, target / name)
+        except OSError:  # another file system, or no hard links: a copy
+            shutil.copy2(store / name, target / name)
+
+
 def save_reward_model(reward_model: RewardModel, directory: str | os.PathLike) -> Path:
     """Write ``reward_model`` to ``directory`` (layout in the module docstring)."""
     directory = Path(directory)
@@ -105,7 +135,7 @@ def save_reward_model(reward_model: RewardModel, directory: str | os.PathLike) -
     base = reward_model.base_model()
     if reward_model.is_lora:
         reward_model.backbone.save_pretrained(directory)
-        base.save_pretrained(directory / "base", state_dict=_plain_base_state_dict(reward_model))
+        _save_base(reward_model, directory / "base")
         if not hasattr(reward_model.head, "modules_to_save"):  # an older folder's head lives in the adapter
             _save_head(reward_model, directory)
     else:

@@ -107,6 +107,7 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
             tokenizer = load_tokenizer(policy_path, cfg.model)
             policy = apply_lora(load_causal_lm(policy_path, cfg.model), cfg.model).to(device)
             discriminator = _setup_discriminator(cfg, policy_path, policy, tokenizer, device, task.answer_kind)
+            discriminator.reward_model.base_store = run.dir / ".reward_base"  # LoRA: one frozen base on disk
         warmup_updates, schedule = discriminator_schedule(cfg)
         discriminator.set_schedule(*schedule)
         reference = make_reference(policy, cfg.algo.kl_beta)
