@@ -13,8 +13,8 @@ Folder layout written by :func:`save_reward_model`:
   ``base/`` hard-links those files (copies where links fail), so each folder stays complete on its own
   while a run keeps one copy of the base on disk, not one per checkpoint, ``best/`` and ``final/``. The
   head is kept outside peft's ``modules_to_save`` (unsloth's ``get_peft_model`` accepts only
-  ``lm_head``/``embed_tokens`` there): it is marked trainable after the adapter is added and saved on its own. A folder from before (the head inside the adapter, no head
-  file) still loads.
+  ``lm_head``/``embed_tokens`` there): it is marked trainable after the adapter is added and saved on its
+  own. A folder from before (the head inside the adapter, no head file) still loads.
 
 :func:`load_reward_model` restores identical scores; asking it for another granularity than the saved
 one is an error (the head has only learned the saved positions).
