@@ -77,6 +77,29 @@ GROUPS: dict[str, dict[str, Cell]] = {
                                   about="SFT continued on the 100 demonstrations for AIRL's wall time"),
     },
 }
+#: Issue 19 item 3, where AIRL adds to imitation: the headline's warm start, AIRL, its untrained control and
+#: continued SFT with fewer demonstrations (task.num_demonstrations; the rollouts still use all 10,000
+#: prompts). 10,000 demonstrations are the headline cells themselves.
+DEMONSTRATIONS = (300, 1000, 3000)
+GROUPS["demonstrations"] = {
+    name: cell
+    for n in DEMONSTRATIONS
+    for name, cell in {
+        f"demos{n}_warm_start": Cell("none", warm_start=(f"task.num_demonstrations={n}",),
+                                     about=f"SFT on {n} demonstrations"),
+        f"demos{n}_airl": Cell("train_irl", (f"task.num_demonstrations={n}",),
+                               warm_start=(f"task.num_demonstrations={n}",),
+                               about=f"AIRL, the default, from the {n}-demonstration warm start"),
+        f"demos{n}_airl_untrained": Cell("train_irl", (f"task.num_demonstrations={n}",
+                                                       "discriminator.updates_per_step=0"),
+                                         warm_start=(f"task.num_demonstrations={n}",),
+                                         about=f"as demos{n}_airl, the discriminator never updated"),
+        f"demos{n}_sft_continued": Cell("train_sft", (f"task.num_demonstrations={n}", "training.max_steps=@sft_steps"),
+                                        warm_start=(f"task.num_demonstrations={n}",),
+                                        about=f"SFT continued on the {n} demonstrations for AIRL's wall time"),
+    }.items()
+}
+
 #: Issue 19: the feasibility run's critic protocol, as far as config keys reach it — a ``log_ratio`` critic
 #: (β = 0.2, gail) trained alone (no policy update) for 300 updates of 32 experts + 32 fresh policy samples
 #: + 32 perturbed experts at lr 3e-4. ``feas`` keeps the default perturbations; ``feas_carry_on`` only
