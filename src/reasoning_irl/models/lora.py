@@ -56,3 +56,28 @@ def apply_lora(model, cfg: ModelConfig, modules_to_save: Sequence[str] | None = 
         task_type="CAUSAL_LM" if hasattr(model, "prepare_inputs_for_generation") else None,
     )
     return get_peft_model(model, config)
+
+
+def share_frozen_base(source, target) -> int:
+    """Point each frozen weight of ``target``'s base at ``source``'s weight of the same name, shape and dtype.
+
+    Two LoRA models of one base — the policy and a ``from_policy`` reward model, loaded from the same
+    folder — then hold one copy of it: under LoRA no optimiser touches it (``requires_grad`` is False in
+    both), each keeps its own adapters and trainable modules, and π_ref (adapters disabled) is that same
+    base. Call it with ``target`` on the CPU before moving it to ``source``'s device: its own copy is freed
+    and never reaches the GPU. Returns the bytes no longer held twice.
+    """
+    mine = dict(_base(source).named_parameters())
+    shared = 0
+    for name, weight in _base(target).named_parameters():
+        other = mine.get(name)
+        if (weight.requires_grad or other is None or other.requires_grad or other.shape != weight.shape
+                or other.dtype != weight.dtype or other.data_ptr() == weight.data_ptr()):
+            continue
+        weight.data = other.data
+        shared += weight.numel() * weight.element_size()
+    return shared
+
+
+def _base(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model

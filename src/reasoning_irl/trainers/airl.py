@@ -51,6 +51,7 @@ from reasoning_irl import distributed
 from reasoning_irl.config.model import FROM_POLICY
 from reasoning_irl.models import apply_lora, encode_prompt, load_causal_lm, load_tokenizer
 from reasoning_irl.models.loading import tokenizer_hash
+from reasoning_irl.models.lora import share_frozen_base
 from reasoning_irl.rewards.discriminator import Discriminator
 from reasoning_irl.rewards.labels import DiscriminatorSample
 from reasoning_irl.rewards.saving import build_reward_model, load_reward_model
@@ -265,7 +266,11 @@ def _setup_discriminator(cfg: Any, policy_path: str, policy, tokenizer, device: 
     """The reward model (``from_policy``: the warm start's weights) and the discriminator that trains it."""
     backbone = policy_path if cfg.model.reward == FROM_POLICY else cfg.model.reward
     reward_model = build_reward_model(cfg.reward, cfg.model, form=cfg.discriminator.form,
-                                      gamma=cfg.discriminator.gamma, backbone=backbone).to(device)
+                                      gamma=cfg.discriminator.gamma, backbone=backbone)
+    if cfg.model.reward == FROM_POLICY and cfg.model.lora_rank and not (cfg.model.load_in_4bit or cfg.model.unsloth):
+        shared = share_frozen_base(policy, reward_model.backbone)  # one frozen base for policy, π_ref and reward
+        log.info("the reward model shares the policy's frozen base: %.2f GB not held twice", shared / 1e9)
+    reward_model = reward_model.to(device)
     logprobs = None
     if reward_model.form.needs_policy_logprobs:
         def logprobs(encoded):  # log π_θ of each token of the reward model's encodings (EOS included)
