@@ -23,7 +23,7 @@ from reasoning_irl.config.model import ModelConfig
 from reasoning_irl.config.reward import RewardConfig
 from reasoning_irl.eval.scoring import RewardScorer
 from reasoning_irl.io import atomic_write_json, data_root
-from reasoning_irl.rewards.heads import log_ratio_scores, token_logprobs
+from reasoning_irl.rewards.heads import beta_of, likelihood_scores, token_logprobs
 from reasoning_irl.rewards.saving import build_reward_model
 from reasoning_irl.text.format import format_completion
 from reasoning_irl.text.prompts import build_messages
@@ -66,7 +66,7 @@ def plain_scores(rm, prompts, completions) -> list[list[float]]:
         targets = ids[0, start : start + n]
         trained = token_logprobs(rm.backbone(input_ids=ids).logits[0, start - 1 : start + n - 1], targets)
         reference = token_logprobs(rm.reference(input_ids=ids).logits[0, start - 1 : start + n - 1], targets)
-        q = log_ratio_scores(trained, reference, rm.config.beta, rm.head("bias"))
+        q = likelihood_scores(trained, reference, beta_of(rm.config), rm.head("bias"))
         out.append(q[torch.tensor(sample.positions)].tolist())
     return out
 

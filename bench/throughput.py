@@ -47,7 +47,8 @@ from reasoning_irl.models import (  # noqa: E402
     load_tokenizer,
     tiny_model_path,
 )
-from reasoning_irl.rl.rollout import _left_pad, generate_rollouts  # noqa: E402
+from reasoning_irl.models.encoding import pad_ids  # noqa: E402
+from reasoning_irl.rl.rollout import generate_rollouts  # noqa: E402
 from reasoning_irl.tasks import get_task  # noqa: E402
 
 
@@ -71,7 +72,7 @@ def matmul_flops(m: int, k: int, n: int, repeats: int) -> float:
 
 def generation(model, tokenizer, prompts, args) -> dict[str, float]:
     sampling = SamplingConfig(num_generations=1, max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens)
-    input_ids, attention_mask = _left_pad(prompts, tokenizer.pad_token_id)
+    input_ids, attention_mask = pad_ids(prompts, tokenizer.pad_token_id)
     new_tokens = len(prompts) * args.new_tokens
 
     @torch.no_grad()
