@@ -49,13 +49,20 @@ def _records() -> list[Record]:
                    prompt=[{"role": "user", "content": "1 + 2 ="}], target="<think>1+2</think><answer>3</answer>")]
 
 
-def test_expert_nll_moves_its_batch_to_the_model_device(tokenizer):
+def test_expert_nll_moves_its_batch_to_the_model_device(tokenizer, monkeypatch):
+    """``expert_nll`` hands ``completion_logprobs`` (which cannot run on ``meta``) tensors on the model's device."""
+    from reasoning_irl.rl import logprobs
     from reasoning_irl.trainers.policy_selection import expert_nll
 
     model = SpyModel()
+
+    def spy(model_, input_ids, attention_mask, completion_mask):
+        model_._record({"input_ids": input_ids, "attention_mask": attention_mask, "completion_mask": completion_mask})
+
+    monkeypatch.setattr(logprobs, "completion_logprobs", spy)
     with pytest.raises(_Stop):
         expert_nll(model, tokenizer, _records())
-    assert set(model.seen) >= {"input_ids", "attention_mask", "position_ids"}
+    assert set(model.seen) == {"input_ids", "attention_mask", "completion_mask"}
     assert {d.type for d in model.seen.values()} == {"meta"}
 
 
@@ -82,8 +89,8 @@ def test_one_device_resolution_for_every_entry_point(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert distributed.resolve_device("auto") == "cpu"
     assert airl._device("auto") == torch.device("cpu") and trl_run.device_is_cpu("auto")
-    assert eval_models._device(type("Cfg", (), {"device": "auto"})()) == "cpu"
-    for resolve in (distributed.resolve_device, airl._device, trl_run.device_is_cpu):
+    assert eval_models._device("auto") == "cpu"
+    for resolve in (distributed.resolve_device, airl._device, trl_run.device_is_cpu, eval_models._device):
         with pytest.raises(ValueError, match="no CUDA device is visible; use device=cpu or device=auto"):
             resolve("cuda")
         with pytest.raises(ValueError, match="device='mps'; use auto, cpu or cuda"):
