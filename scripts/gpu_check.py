@@ -35,6 +35,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,20 +227,31 @@ def _grpo(model_dir: Path, out: Path, shape: dict, dtype: str, device: str) -> d
     return result
 
 
-def check_model(name: str, shape: dict, work: Path, dtype: str, device: str) -> dict:
-    """Build ``name``, run AIRL (+ resume), evaluation and GRPO at ``shape``; the measurements."""
+def check_model(name: str, shape: dict, work: Path, dtype: str, device: str, result: dict, save) -> None:
+    """Build ``name``, run AIRL (+ resume), evaluation and GRPO at ``shape``, filling ``result`` and calling
+    ``save()`` after each part, so that a run cut short keeps what it measured."""
     started = time.perf_counter()
     model_dir = build_random_model(name, work / "models" / name, dtype=dtype,
                                    device="cuda" if device == "cuda" else "cpu")
     from reasoning_irl.trainers.airl import train_irl
 
+    result.update({"model": name, "parameters": parameter_count(name), "dtype": dtype, "device": device,
+                   "shape": shape, "build_s": round(time.perf_counter() - started, 1)})
     out = work / name
     meter = PhaseMeter(warmup_steps=2)
     with meter.installed():
         train_irl(_irl_config(model_dir, out, shape, 1, dtype, device), out / "airl")  # steps 1–3, checkpoint 3
         first = time.perf_counter()
         train_irl(_irl_config(model_dir, out, shape, 2, dtype, device), out / "airl")  # resumes: step 4
-    resumed = time.perf_counter() - first
+    metrics = [json.loads(line) for line in (out / "airl" / "metrics.jsonl").read_text().splitlines()]
+    if [r["step"] for r in metrics if r["step"] >= 3] != [3, 4]:
+        raise RuntimeError("the resumed run did not continue at step 4 from the step-3 checkpoint")
+    airl_step = meter.step_seconds([3, 4])
+    result.update({"peak_gib": meter.peaks, "airl_peak_gib": max(meter.peaks.values(), default=None),
+                   "warmup_step_s": round(meter.step_seconds([1, 2], ("generate", "discriminator")), 2),
+                   "airl_step_s": round(airl_step, 2), "phase_s": meter.seconds,
+                   "resume_run_s": round(time.perf_counter() - first, 1)})
+    save()
     if meter.cuda:
         torch.cuda.reset_peak_memory_stats()
     with meter.installed():
@@ -247,34 +259,27 @@ def check_model(name: str, shape: dict, work: Path, dtype: str, device: str) -> 
         start = time.perf_counter()
         _evaluate(out / "airl", model_dir, out, shape, dtype, device)
         meter.record("evaluation_entry", torch.cuda.max_memory_allocated() / GIB if meter.cuda else None)
-    evaluation_seconds = time.perf_counter() - start
-    metrics = [json.loads(line) for line in (out / "airl" / "metrics.jsonl").read_text().splitlines()]
-    if [r["step"] for r in metrics if r["step"] >= 3] != [3, 4]:
-        raise RuntimeError("the resumed run did not continue at step 4 from the step-3 checkpoint")
+    result.update({"peak_gib": meter.peaks, "evaluation_entry_s": round(time.perf_counter() - start, 1)})
+    save()
     grpo = _grpo(model_dir, out, shape, dtype, device)
-    airl_step = meter.step_seconds([3, 4])
-    result = {
-        "model": name, "parameters": parameter_count(name), "dtype": dtype, "device": device,
-        "shape": shape, "peak_gib": meter.peaks, "airl_peak_gib": max(meter.peaks.values(), default=None),
-        "warmup_step_s": round(meter.step_seconds([1, 2], ("generate", "discriminator")), 2),
-        "airl_step_s": round(airl_step, 2), "resume_run_s": round(resumed, 1),
-        "evaluation_entry_s": round(evaluation_seconds, 1), "grpo": grpo,
-        "total_s": round(time.perf_counter() - started, 1),
-    }
+    result.update({"grpo": grpo, "total_s": round(time.perf_counter() - started, 1)})
     if grpo.get("seconds_per_step"):
         result["airl_over_grpo"] = round(airl_step / grpo["seconds_per_step"], 2)
-    return result
+    save()
 
 
 def table(results: list[dict]) -> str:
-    keys = sorted({k for r in results for k in r["peak_gib"]})
+    keys = sorted({k for r in results for k in r.get("peak_gib", {})})
     lines = ["| measure | " + " | ".join(r["model"] for r in results) + " |",
              "| --- |" + " --- |" * len(results)]
     for key in keys:
-        lines.append(f"| peak GiB: {key} | " + " | ".join(str(r["peak_gib"].get(key, "–")) for r in results) + " |")
+        cells = (str(r.get("peak_gib", {}).get(key, "–")) for r in results)
+        lines.append(f"| peak GiB: {key} | " + " | ".join(cells) + " |")
     for key in ("airl_peak_gib", "warmup_step_s", "airl_step_s", "airl_over_grpo", "total_s"):
         lines.append(f"| {key} | " + " | ".join(str(r.get(key, "–")) for r in results) + " |")
-    lines.append("| grpo | " + " | ".join(json.dumps(r["grpo"]) for r in results) + " |")
+    lines.append("| grpo | " + " | ".join(json.dumps(r.get("grpo", "–")) for r in results) + " |")
+    if any("error" in r for r in results):
+        lines.append("| error | " + " | ".join(r.get("error", "–") for r in results) + " |")
     return "\n".join(lines)
 
 
@@ -298,17 +303,45 @@ def main(argv: list[str] | None = None) -> int:
         names, shape, dtype, device = args.models.split(","), PAPER, "bfloat16", "cuda"
     work = Path(args.work or ("gpu_check_work" if device == "cuda" else f"/tmp/gpu_check_{os.getpid()}"))
     dtype = args.dtype or dtype
-    results = [check_model(name, shape, work, dtype, device) for name in names]
-    report = {"machine": {"gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
-                          "torch": torch.__version__, "python": platform.python_version()},
-              "results": results}
-    print(table(results))
     out = args.out or ("bench/results/gpu_check.json" if device == "cuda" else None)
+    report = {"machine": _machine(device), "results": []}
+
+    def save() -> None:
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(Path(out), report)
+
+    failed = False
+    for name in names:
+        result: dict = {"model": name}
+        report["results"].append(result)
+        try:
+            check_model(name, shape, work, dtype, device, result, save)
+        except Exception as err:  # keep the other model's measurements and say what broke
+            failed = True
+            result.update({"error": f"{type(err).__name__}: {str(err)[:300]}",
+                           "traceback": traceback.format_exc()[-3000:]})
+            traceback.print_exc()
+            save()
+        if device == "cuda":
+            torch.cuda.empty_cache()
+    print(table(report["results"]))
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(Path(out), report)
         print(f"wrote {out}")
-    return 0
+    return 1 if failed else 0
+
+
+def _machine(device: str) -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str | None:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return None
+
+    return {"gpu": torch.cuda.get_device_name(0) if device == "cuda" else None, "python": platform.python_version(),
+            **{package: installed(package) for package in ("torch", "transformers", "peft", "accelerate", "trl")}}
 
 
 if __name__ == "__main__":
