@@ -57,8 +57,8 @@ class PhaseMeter:
     """Peak memory and time of each ``Run.timer`` phase, per kind of step (warm-up or AIRL), by wrapping
     ``Run.timer`` and ``Run.log`` (the step counter) for the duration of a ``with`` block."""
 
-    def __init__(self, warmup_steps: int) -> None:
-        self.warmup_steps, self.step = warmup_steps, 1
+    def __init__(self, warmup_steps: int, on_phase=None) -> None:
+        self.warmup_steps, self.step, self.on_phase = warmup_steps, 1, on_phase
         self.peaks: dict[str, float] = {}
         self.seconds: dict[int, dict[str, float]] = {}
         self.log_times: dict[int, float] = {}
@@ -82,7 +82,11 @@ class PhaseMeter:
                 torch.cuda.synchronize()
             kind = "warmup_" if meter.step <= meter.warmup_steps and name != "evaluate" else ""
             meter.record(kind + name, torch.cuda.max_memory_allocated() / GIB if meter.cuda else None)
-            meter.seconds.setdefault(meter.step, {})[name] = time.perf_counter() - start
+            seconds = meter.seconds.setdefault(meter.step, {})[name] = time.perf_counter() - start
+            print(f"[gpu_check] step {meter.step} {kind + name}: {seconds:.1f} s, "
+                  f"peak {meter.peaks.get(kind + name, '–')} GiB", flush=True)
+            if meter.on_phase:
+                meter.on_phase(meter)
 
         def log(run, step, values, **kwargs):
             original_log(run, step, values, **kwargs)
@@ -103,7 +107,8 @@ class PhaseMeter:
         return sum(sum(self.seconds.get(s, {}).get(p, 0.0) for p in parts) for s in steps) / len(steps)
 
 
-def _irl_config(model_dir: Path, out: Path, shape: dict, max_steps: int, dtype: str, device: str):
+def _irl_config(model_dir: Path, out: Path, shape: dict, max_steps: int, dtype: str, device: str,
+                warmup_steps: int = 2):
     from reasoning_irl.config.algo import AlgoConfig
     from reasoning_irl.config.model import ModelConfig
     from reasoning_irl.config.reward import DiscriminatorConfig, RewardConfig
@@ -120,13 +125,13 @@ def _irl_config(model_dir: Path, out: Path, shape: dict, max_steps: int, dtype: 
         reward=RewardConfig(head="linear", granularity="step", micro_batch_size=shape["micro_batch"]),
         discriminator=DiscriminatorConfig(form="gail", learning_rate=1e-5, label_smoothing=0.1,
                                           updates_per_step=shape["disc_updates"], reward_clip=5.0,
-                                          micro_batch_size=shape["micro_batch"], replay_buffer_size=50),
+                                          micro_batch_size=shape["micro_batch"], replay_buffer_size=6400),
         algo=AlgoConfig(kl_beta=0.1, loss_aggregation="bnpo"),
         sampling=SamplingConfig(num_generations=shape["generations"], max_new_tokens=shape["completion"],
                                 min_new_tokens=shape["completion"], temperature=1.0, top_p=0.95),
-        training=IRLTrainingConfig(learning_rate=5e-6, max_steps=max_steps, reward_warmup_steps=2,
+        training=IRLTrainingConfig(learning_rate=5e-6, max_steps=max_steps, reward_warmup_steps=warmup_steps,
                                    batch_prompts=shape["prompts"], micro_batch_size=shape["micro_batch"],
-                                   eval_every=0, eval_problems=shape["eval_problems"], eval_generate=True,
+                                   eval_every=0, eval_problems=shape["eval_problems"], eval_generate=warmup_steps > 0,
                                    checkpoint_every=1000, warm_start_steps=0, bf16=dtype == "bfloat16"),
         logging=LoggingConfig(wandb_mode="disabled", progress_bar=False, logging_steps=1),
     )
@@ -227,7 +232,8 @@ def _grpo(model_dir: Path, out: Path, shape: dict, dtype: str, device: str) -> d
     return result
 
 
-def check_model(name: str, shape: dict, work: Path, dtype: str, device: str, result: dict, save) -> None:
+def check_model(name: str, shape: dict, work: Path, dtype: str, device: str, result: dict, save,
+                airl_only: bool = False) -> None:
     """Build ``name``, run AIRL (+ resume), evaluation and GRPO at ``shape``, filling ``result`` and calling
     ``save()`` after each part, so that a run cut short keeps what it measured."""
     started = time.perf_counter()
@@ -238,7 +244,20 @@ def check_model(name: str, shape: dict, work: Path, dtype: str, device: str, res
     result.update({"model": name, "parameters": parameter_count(name), "dtype": dtype, "device": device,
                    "shape": shape, "build_s": round(time.perf_counter() - started, 1)})
     out = work / name
-    meter = PhaseMeter(warmup_steps=2)
+
+    def progress(meter: PhaseMeter) -> None:
+        result.update({"peak_gib": meter.peaks, "phase_s": meter.seconds})
+        save()
+
+    if airl_only:  # one AIRL step, no warm-up, no generating validation: peak memory and time, quickly
+        meter = PhaseMeter(warmup_steps=0, on_phase=progress)
+        with meter.installed():
+            train_irl(_irl_config(model_dir, out, shape, 1, dtype, device, warmup_steps=0), out / "airl")
+        result.update({"airl_peak_gib": max(meter.peaks.values(), default=None),
+                       "airl_step_s": round(meter.step_seconds([1]), 2)})
+        save()
+        return
+    meter = PhaseMeter(warmup_steps=2, on_phase=progress)
     with meter.installed():
         train_irl(_irl_config(model_dir, out, shape, 1, dtype, device), out / "airl")  # steps 1–3, checkpoint 3
         first = time.perf_counter()
@@ -289,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default=None,
                         help="weights' dtype (default: bfloat16 on CUDA, float32 for the dry run)")
     parser.add_argument("--models", default="qwen2.5-0.5b,qwen2.5-3b", help="comma-separated architectures")
+    parser.add_argument("--airl-only", action="store_true",
+                        help="one AIRL step (no warm-up, validation, resume, evaluation or GRPO): memory and time")
     parser.add_argument("--work", default=None, help="working folder (default: ./gpu_check_work or the temp dir)")
     parser.add_argument("--out", default=None, help="JSON output (CUDA default: bench/results/gpu_check.json)")
     args = parser.parse_args(argv)
@@ -316,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         result: dict = {"model": name}
         report["results"].append(result)
         try:
-            check_model(name, shape, work, dtype, device, result, save)
+            check_model(name, shape, work, dtype, device, result, save, airl_only=args.airl_only)
         except Exception as err:  # keep the other model's measurements and say what broke
             failed = True
             result.update({"error": f"{type(err).__name__}: {str(err)[:300]}",

@@ -83,8 +83,9 @@ def test_chunked_logprobs_equal_full_logits(head, lora_rank, chunk, monkeypatch)
                                   [(sc[torch.tensor(pr.positions)], t, pot)
                                    for (sc, t, pot), pr in zip(old, prepared)]))
     assert new_grads.keys() == old_grads.keys() and new_grads
-    for name in new_grads:
-        torch.testing.assert_close(new_grads[name], old_grads[name], atol=1e-5, rtol=1e-4)
+    for name in new_grads:  # float32 sums in another order: the tolerance scales with the gradient's size
+        scale = float(old_grads[name].abs().max())
+        torch.testing.assert_close(new_grads[name], old_grads[name], atol=1e-5 * max(1.0, scale), rtol=1e-4)
 
 
 def _saved_bytes(fn) -> int:
