@@ -255,3 +255,17 @@ def test_warm_start_config_of_a_separate_reward_backbone(tmp_path):
     cfg.model.reward = "tiny"
     sft = warm_start_config(cfg, tmp_path)
     assert sft.model.reward == "from_policy" and sft.model.policy == cfg.model.policy and sft.task == cfg.task
+
+
+def test_a_replay_buffer_too_small_for_one_step_is_refused_before_any_model_loads(tmp_path):
+    """16 prompts × (8 completions + 1 perturbed expert) = 144 negatives per step; a buffer of 50 is refused
+    when the run starts (the policy folder does not even exist), not after the first generation."""
+    from dataclasses import replace
+
+    cfg = _config(tmp_path, str(tmp_path / "no-such-policy"))
+    cfg = replace(cfg, sampling=replace(cfg.sampling, num_generations=8),
+                  training=replace(cfg.training, batch_prompts=16),
+                  discriminator=replace(cfg.discriminator, replay_buffer_size=50))
+    with pytest.raises(ValueError, match=r"replay_buffer_size=50 .*144 negatives"):
+        train_irl(cfg)
+    assert not (tmp_path / "run").exists()

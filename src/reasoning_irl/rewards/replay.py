@@ -20,6 +20,16 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+def check_capacity(capacity: int, count: int, name: str = "negatives") -> None:
+    """Refuse a buffer (``capacity`` > 0) that cannot hold ``count`` sequences of one step's ``name``."""
+    if 0 < capacity < count:
+        raise ValueError(
+            f"discriminator.replay_buffer_size={capacity} sequences per class cannot hold one step's {count} "
+            f"{name}: the oldest of them would never reach the critic; raise it to at least {count} "
+            "(the reference held 50 × 16 × 8 = 6400) or set 0 for no buffer"
+        )
+
+
 class ReplayBuffer(Generic[T]):
     """FIFO buffers of positives and negatives with at most ``capacity`` items each."""
 
@@ -34,12 +44,7 @@ class ReplayBuffer(Generic[T]):
     def push(self, positives: Iterable[T], negatives: Iterable[T]) -> None:
         positives, negatives = list(positives), list(negatives)
         for name, items in (("positives", positives), ("negatives", negatives)):
-            if len(items) > self.capacity:
-                raise ValueError(
-                    f"discriminator.replay_buffer_size={self.capacity} sequences per class cannot hold one step's "
-                    f"{len(items)} {name}: the oldest of them would never reach the critic; raise it to at least "
-                    f"{len(items)} (the reference held 50 × 16 × 8 = 6400) or set 0 for no buffer"
-                )
+            check_capacity(self.capacity, len(items), name)
         self.positives.extend(positives)
         self.negatives.extend(negatives)
 

@@ -54,6 +54,7 @@ from reasoning_irl.models.loading import tokenizer_hash
 from reasoning_irl.models.lora import share_frozen_base
 from reasoning_irl.rewards.discriminator import Discriminator
 from reasoning_irl.rewards.labels import DiscriminatorSample
+from reasoning_irl.rewards.replay import check_capacity
 from reasoning_irl.rewards.saving import build_reward_model, load_reward_model
 from reasoning_irl.rewards.validation import reward_auroc
 from reasoning_irl.rewards.verifiable import FORMAT_REWARDS, correctness_reward, is_strict_format
@@ -84,6 +85,9 @@ def train_irl(cfg: Any, run_dir: str | Path | None = None) -> Path:
     warmup, total = training.reward_warmup_steps, training.reward_warmup_steps + training.max_steps
     torch.manual_seed(cfg.seed)
     distributed.init()  # several processes (accelerate launch / torchrun): docs/CLUSTER.md §2; else a no-op
+    # Before any model is loaded: one step's negatives (this process's rollouts and perturbed experts) fit.
+    check_capacity(cfg.discriminator.replay_buffer_size, training.batch_prompts // distributed.world_size()
+                   * (sampling.num_generations + cfg.discriminator.perturbations_per_expert))
     refuse_another_config(cfg, Path(run_dir) if run_dir is not None else Path(cfg.output_root) / cfg.run_name)
     run = Run.open(cfg, run_dir, total_steps=total)
     with run:
