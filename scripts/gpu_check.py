@@ -32,7 +32,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import platform
 import sys
 import time
 import traceback
@@ -108,7 +107,8 @@ class PhaseMeter:
 
 
 def _irl_config(model_dir: Path, out: Path, shape: dict, max_steps: int, dtype: str, device: str,
-                warmup_steps: int = 2):
+                airl_only: bool = False):
+    """The check's AIRL run: 2 reward warm-up steps and a generating validation, or neither (``airl_only``)."""
     from reasoning_irl.config.algo import AlgoConfig
     from reasoning_irl.config.model import ModelConfig
     from reasoning_irl.config.reward import DiscriminatorConfig, RewardConfig
@@ -129,9 +129,9 @@ def _irl_config(model_dir: Path, out: Path, shape: dict, max_steps: int, dtype: 
         algo=AlgoConfig(kl_beta=0.1, loss_aggregation="bnpo"),
         sampling=SamplingConfig(num_generations=shape["generations"], max_new_tokens=shape["completion"],
                                 min_new_tokens=shape["completion"], temperature=1.0, top_p=0.95),
-        training=IRLTrainingConfig(learning_rate=5e-6, max_steps=max_steps, reward_warmup_steps=warmup_steps,
+        training=IRLTrainingConfig(learning_rate=5e-6, max_steps=max_steps, reward_warmup_steps=0 if airl_only else 2,
                                    batch_prompts=shape["prompts"], micro_batch_size=shape["micro_batch"],
-                                   eval_every=0, eval_problems=shape["eval_problems"], eval_generate=warmup_steps > 0,
+                                   eval_every=0, eval_problems=shape["eval_problems"], eval_generate=not airl_only,
                                    checkpoint_every=1000, warm_start_steps=0, bf16=dtype == "bfloat16"),
         logging=LoggingConfig(wandb_mode="disabled", progress_bar=False, logging_steps=1),
     )
@@ -252,7 +252,7 @@ def check_model(name: str, shape: dict, work: Path, dtype: str, device: str, res
     if airl_only:  # one AIRL step, no warm-up, no generating validation: peak memory and time, quickly
         meter = PhaseMeter(warmup_steps=0, on_phase=progress)
         with meter.installed():
-            train_irl(_irl_config(model_dir, out, shape, 1, dtype, device, warmup_steps=0), out / "airl")
+            train_irl(_irl_config(model_dir, out, shape, 1, dtype, device, airl_only=True), out / "airl")
         result.update({"airl_peak_gib": max(meter.peaks.values(), default=None),
                        "airl_step_s": round(meter.step_seconds([1]), 2)})
         save()
@@ -353,17 +353,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _machine(device: str) -> dict:
-    from importlib.metadata import PackageNotFoundError, version
+    from reasoning_irl.trainers.provenance import versions
 
-    def installed(package: str) -> str | None:
-        try:
-            return version(package)
-        except PackageNotFoundError:
-            return None
-
-    return {"gpu": torch.cuda.get_device_name(0) if device == "cuda" else None, "python": platform.python_version(),
-            **{package: installed(package) for package in ("torch", "transformers", "peft", "accelerate", "trl")}}
-
+    return {"gpu": torch.cuda.get_device_name(0) if device == "cuda" else None, **versions()}
 
 if __name__ == "__main__":
     sys.exit(main())

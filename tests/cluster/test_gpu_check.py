@@ -49,3 +49,19 @@ def test_cpu_dry_run(tmp_path):
     grpo = toy["grpo"]
     assert "skipped" in grpo or grpo["seconds_per_step"] > 0
     assert "| airl_step_s |" in result.stdout
+
+
+def test_cpu_dry_run_airl_only(tmp_path):
+    """``--airl-only``: one AIRL step and nothing after it; every phase is in the JSON it rewrites as it goes."""
+    out = tmp_path / "gpu_check.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/gpu_check.py"), "--cpu-dry-run", "--airl-only",
+                             "--work", str(tmp_path / "work"), "--out", str(out)],
+                            capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (toy,) = json.loads(out.read_text())["results"]
+    assert toy["airl_step_s"] > 0 and "grpo" not in toy and "evaluation_entry_s" not in toy
+    assert {"generate", "discriminator", "score", "policy"} <= set(toy["phase_s"]["1"])
+    assert "[gpu_check] step 1 policy:" in result.stdout
+    assert not (tmp_path / "work/toy/eval").exists()
+    assert json.loads(out.read_text())["machine"]["torch"]
